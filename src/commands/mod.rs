@@ -1,0 +1,108 @@
+//! The bodies of the CLI commands: each takes its options and an output, prints what the
+//! person asked for and returns the process exit code. `main.rs` only parses arguments.
+
+pub mod plan;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::check;
+use crate::config::{Config, Diagnostics};
+use crate::library::probe;
+use crate::local;
+use crate::schedule;
+
+/// Exit codes: 0 success, 1 the input is wrong (config errors, bad arguments), 2 usage
+/// (clap), 3 the system is not in a state to do it (no daemon, no device).
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_INVALID: i32 = 1;
+pub const EXIT_UNAVAILABLE: i32 = 3;
+
+/// Lengths of jingles and fixed files, probed once per run.
+#[derive(Default)]
+pub struct FixedLengths(RefCell<HashMap<PathBuf, Option<Duration>>>);
+
+impl FixedLengths {
+    pub fn get(&self, p: &Path) -> Option<Duration> {
+        if let Some(d) = self.0.borrow().get(p) {
+            return *d;
+        }
+        let d = probe::duration(p);
+        self.0.borrow_mut().insert(p.to_path_buf(), d);
+        d
+    }
+}
+
+/// Loads and checks the config, printing every problem; None when it has errors.
+pub fn load_checked(
+    path: &Path,
+    now: DateTime<Utc>,
+    err: &mut dyn Write,
+    warnings: bool,
+) -> Option<Config> {
+    let lens = FixedLengths::default();
+    match check::check(path, now, &|p| lens.get(p)) {
+        Ok((config, w)) => {
+            if warnings {
+                let _ = write!(err, "{w}");
+            }
+            Some(config)
+        }
+        Err(diags) => {
+            print_diags(&diags, err);
+            None
+        }
+    }
+}
+
+pub fn print_diags(diags: &Diagnostics, err: &mut dyn Write) {
+    let _ = write!(err, "{diags}");
+    let n = diags.errors().count();
+    if n > 0 {
+        let _ = writeln!(err, "{n} error{} found.", if n == 1 { "" } else { "s" });
+    }
+}
+
+/// `loaxa check`.
+pub fn check_cmd(path: &Path, now: DateTime<Utc>, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    let Some(config) = load_checked(path, now, err, true) else {
+        return EXIT_INVALID;
+    };
+    let tz = config.station.timezone;
+    let _ = writeln!(
+        out,
+        "{}: OK — {} ({})",
+        path.display(),
+        config.station.name,
+        tz
+    );
+    let cats: Vec<String> = config
+        .categories
+        .iter()
+        .map(|c| format!("{} ({})", c.key, c.name))
+        .collect();
+    let _ = writeln!(out, "  {} categories: {}", cats.len(), cats.join(", "));
+    let progs: Vec<&str> = config.programmes.iter().map(|p| p.name.as_str()).collect();
+    let _ = writeln!(out, "  {} programmes: {}", progs.len(), progs.join(", "));
+    match schedule::next_occurrence(&config, now) {
+        Some(o) => {
+            let p = &config.programmes[o.programme];
+            let _ = writeln!(
+                out,
+                "  next airing: {} — {} ({})",
+                local::datetime_vi(o.at, tz),
+                p.name,
+                p.priority
+            );
+        }
+        None => {
+            let _ = writeln!(out, "  next airing: none in the coming year");
+        }
+    }
+    EXIT_OK
+}

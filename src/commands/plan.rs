@@ -1,0 +1,166 @@
+//! `loaxa plan`: the coming airings, for the operator (text) or for tools (JSON lines).
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::config::{format_duration, Config};
+use crate::local;
+use crate::schedule::{self, Candidate, EntryKind, Planned, Shortfall};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+/// Prints the plan for `[from, until)`.
+#[allow(clippy::too_many_arguments)]
+pub fn print(
+    config: &Config,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+    items: &[Candidate],
+    history: &HashMap<String, DateTime<Utc>>,
+    format: Format,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let lens = super::FixedLengths::default();
+    let planned = schedule::plan(config, from, until, items, history, &|p| lens.get(p));
+    match format {
+        Format::Json => {
+            for p in &planned {
+                serde_json::to_writer(&mut *out, &json_line(config, p))?;
+                writeln!(out)?;
+            }
+        }
+        Format::Text => text(config, from, until, &planned, out)?,
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct JsonLine<'a> {
+    at: String,
+    programme: &'a str,
+    priority: &'static str,
+    items: Vec<JsonItem>,
+    missing: &'a [Shortfall],
+}
+
+#[derive(Serialize)]
+struct JsonItem {
+    kind: EntryKind,
+    path: String,
+    title: String,
+    category: Option<String>,
+    duration_ms: Option<u64>,
+}
+
+fn rel(config: &Config, p: &Path) -> String {
+    p.strip_prefix(&config.paths.audio)
+        .unwrap_or(p)
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn json_line<'a>(config: &'a Config, p: &'a Planned) -> JsonLine<'a> {
+    let prog = &config.programmes[p.programme];
+    JsonLine {
+        at: local::rfc3339(p.at, config.station.timezone),
+        programme: &prog.name,
+        priority: prog.priority.as_str(),
+        items: p
+            .running
+            .entries
+            .iter()
+            .map(|e| JsonItem {
+                kind: e.kind,
+                path: rel(config, &e.path),
+                title: e.title.clone(),
+                category: e.category.clone(),
+                duration_ms: e.duration.map(|d| d.as_millis() as u64),
+            })
+            .collect(),
+        missing: &p.running.shortfalls,
+    }
+}
+
+fn text(
+    config: &Config,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+    planned: &[Planned],
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let tz = config.station.timezone;
+    writeln!(out, "Lịch phát — {} ({tz})", config.station.name)?;
+    writeln!(
+        out,
+        "Từ {} đến {}",
+        local::datetime_vi(from, tz),
+        local::datetime_vi(until, tz)
+    )?;
+    if planned.is_empty() {
+        writeln!(out, "\nKhông có chương trình nào trong khoảng này.")?;
+        return Ok(());
+    }
+    let mut day = None;
+    for p in planned {
+        let l = p.at.with_timezone(&tz);
+        if day != Some(l.date_naive()) {
+            day = Some(l.date_naive());
+            writeln!(out, "\n{}", local::day_vi(l.date_naive()))?;
+        }
+        let prog = &config.programmes[p.programme];
+        let total: std::time::Duration = p.running.entries.iter().filter_map(|e| e.duration).sum();
+        let len = if total.is_zero() {
+            String::new()
+        } else {
+            format!(", {}", format_duration(total))
+        };
+        writeln!(
+            out,
+            "  {}  {}  [{}{len}]",
+            l.format("%H:%M"),
+            prog.name,
+            prog.priority.vi()
+        )?;
+        for e in &p.running.entries {
+            let what = match e.kind {
+                EntryKind::Jingle => "nhạc hiệu".to_string(),
+                EntryKind::File => "tệp".to_string(),
+                EntryKind::Item => e.category.clone().unwrap_or_default(),
+            };
+            let d = e
+                .duration
+                .map(format_duration)
+                .unwrap_or_else(|| "?".into());
+            writeln!(out, "         · {} ({d}) — {what}", e.title)?;
+        }
+        for s in &p.running.shortfalls {
+            writeln!(
+                out,
+                "         ! {}: thiếu {}/{} bài — {}",
+                s.category,
+                s.wanted - s.found,
+                s.wanted,
+                vi_reason(&s.reason)
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn vi_reason(r: &str) -> String {
+    if r.starts_with("no valid item") {
+        "chưa có bài hợp lệ trong thư mục".into()
+    } else if r.contains("max_duration") {
+        "bị lược bớt để không vượt quá thời lượng tối đa".into()
+    } else {
+        r.into()
+    }
+}

@@ -1,0 +1,1036 @@
+//! `schedule.yaml`: the whole configuration of a station, its model and its validation.
+//!
+//! Loading never stops at the first problem: each section, category, programme and segment
+//! is read on its own, so one typo does not hide the next, and every problem comes back as
+//! a [`Diagnostic`] with the file, line and column and what to do about it.
+
+pub mod cron;
+pub mod diag;
+pub mod locate;
+pub mod values;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_yaml::Value;
+
+pub use self::cron::CronSpec;
+pub use self::diag::{did_you_mean, Diagnostic, Diagnostics, Pos, Severity};
+use self::locate::{join_index, join_key, Locator};
+pub use self::values::{
+    format_duration, AfterEmergency, Date, HumanDuration, Period, Pick, Priority, TimeRange,
+};
+
+/// The default config file, looked up in the working directory.
+pub const DEFAULT_CONFIG: &str = "schedule.yaml";
+pub const DEFAULT_TIMEZONE: Tz = chrono_tz::Asia::Ho_Chi_Minh;
+pub const DEFAULT_CATCH_UP: Duration = Duration::from_secs(600);
+pub const DEFAULT_SETTLE: Duration = Duration::from_secs(3);
+/// Speech on horn loudspeakers wants to be loud and even: -16 LUFS, like spoken-word podcasts.
+pub const DEFAULT_LOUDNESS: f64 = -16.0;
+
+/// A validated station configuration. Paths are absolute.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from.
+    pub file: PathBuf,
+    pub station: Station,
+    pub paths: Paths,
+    pub output: Output,
+    pub library: LibrarySettings,
+    pub categories: Vec<Category>,
+    pub programmes: Vec<Programme>,
+    pub quiet_hours: Vec<TimeRange>,
+    pub catch_up: Duration,
+    pub emergency: Option<Emergency>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Station {
+    pub name: String,
+    pub timezone: Tz,
+    /// Who the monthly report is addressed to (free text).
+    pub report_to: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Paths {
+    /// The hot folders' parent: `audio/<category>/`.
+    pub audio: PathBuf,
+    /// Where the airtime log, the library index and the control socket live.
+    pub state: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub struct Output {
+    /// `default` (or absent), an ALSA device name, `wav:PATH` or `null`.
+    pub device: Option<String>,
+    /// Master volume, 0.0–1.0, applied on top of each item's loudness gain.
+    pub volume: f32,
+}
+
+#[derive(Debug, Clone)]
+pub struct LibrarySettings {
+    /// How long a file's size and mtime must stay unchanged before it is probed.
+    pub settle: Duration,
+    /// Hold an item back until its loudness is measured, instead of airing it at the
+    /// category's default gain.
+    pub wait_for_loudness: bool,
+}
+
+/// A kind of content with its own hot folder (chuyên mục).
+#[derive(Debug, Clone)]
+pub struct Category {
+    pub key: String,
+    /// Display name, in Vietnamese.
+    pub name: String,
+    pub folder: PathBuf,
+    pub priority: Priority,
+    pub pick: Pick,
+    /// Items older than this (from their valid-from date) expire.
+    pub max_age: Option<Duration>,
+    /// Items longer than this are rejected.
+    pub max_length: Option<Duration>,
+    /// Integrated loudness target (LUFS) items are normalised to.
+    pub loudness: f64,
+    /// Gain (dB) for items whose loudness is not measured yet.
+    pub gain_db: f64,
+    pub target: Option<Target>,
+    pub pos: Pos,
+}
+
+/// An indicator from the plan (chỉ tiêu), e.g. at least 2 distinct items a month.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Target {
+    pub measure: Measure,
+    pub count: u32,
+    pub per: Period,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measure {
+    /// Distinct items (bài) aired.
+    DistinctItems,
+    /// Airings (lượt phát).
+    Airings,
+}
+
+/// A scheduled slot (chương trình).
+#[derive(Debug, Clone)]
+pub struct Programme {
+    pub name: String,
+    pub when: Vec<CronSpec>,
+    pub from: Option<NaiveDate>,
+    pub until: Option<NaiveDate>,
+    pub skip_dates: Vec<NaiveDate>,
+    pub priority: Priority,
+    pub max_duration: Option<Duration>,
+    pub segments: Vec<Segment>,
+    pub pos: Pos,
+    pub when_pos: Vec<Pos>,
+    pub max_duration_pos: Pos,
+}
+
+impl Programme {
+    /// Whether the programme may air on this local date (its from/until window and skips).
+    pub fn runs_on(&self, day: NaiveDate) -> bool {
+        self.from.is_none_or(|f| day >= f)
+            && self.until.is_none_or(|u| day <= u)
+            && !self.skip_dates.contains(&day)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Segment {
+    pub kind: SegmentKind,
+    pub pos: Pos,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SegmentKind {
+    /// A station jingle or ident (nhạc hiệu), absolute path.
+    Jingle(PathBuf),
+    /// Picks from a category.
+    Category {
+        key: String,
+        pick: Pick,
+        /// How many items; None with `all`.
+        count: Option<u32>,
+    },
+    /// A fixed file, absolute path.
+    File(PathBuf),
+}
+
+#[derive(Debug, Clone)]
+pub struct Emergency {
+    pub category: String,
+    /// How many times each emergency item airs in all.
+    pub repeat: u32,
+    /// Time between the starts of two repeats.
+    pub every: Duration,
+    pub alert_tone: Option<PathBuf>,
+    pub after: AfterEmergency,
+    pub pos: Pos,
+}
+
+impl Config {
+    pub fn category(&self, key: &str) -> Option<&Category> {
+        self.categories.iter().find(|c| c.key == key)
+    }
+
+    /// Whether a local time of day falls in quiet hours.
+    pub fn in_quiet_hours(&self, t: chrono::NaiveTime) -> bool {
+        self.quiet_hours.iter().any(|q| q.contains(t))
+    }
+
+    /// The config file's folder: relative paths in it are resolved from here.
+    pub fn base_dir(&self) -> &Path {
+        self.file.parent().unwrap_or(Path::new("."))
+    }
+}
+
+/// A loaded configuration with the warnings it raised.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub config: Config,
+    pub warnings: Diagnostics,
+}
+
+/// Reads and validates a config file. Err holds every error found (and the warnings).
+pub fn load(path: &Path) -> Result<Loaded, Diagnostics> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            let hint = if e.kind() == std::io::ErrorKind::NotFound {
+                "create one with `loaxa init DIR`, or name it with --config FILE or LOAXA_CONFIG"
+            } else {
+                "check the file's permissions and that it is UTF-8 text"
+            };
+            return Err(Diagnostics(vec![Diagnostic::error(
+                path,
+                Pos { line: 0, col: 0 },
+                format!("cannot read the config file: {e}"),
+            )
+            .hint(hint)]));
+        }
+    };
+    load_str(&text, path)
+}
+
+/// Validates config text as if it were read from `path`.
+pub fn load_str(text: &str, path: &Path) -> Result<Loaded, Diagnostics> {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut cx = Cx {
+        file: path.to_path_buf(),
+        loc: Locator::new(text),
+        diags: Diagnostics::default(),
+    };
+    let config = cx.config(text, abs);
+    cx.diags.sort();
+    match config {
+        Some(config) if !cx.diags.has_errors() => Ok(Loaded {
+            config,
+            warnings: cx.diags,
+        }),
+        _ => Err(cx.diags),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The YAML shapes, read one element at a time.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStation {
+    name: String,
+    timezone: Option<String>,
+    report_to: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawPaths {
+    audio: Option<PathBuf>,
+    state: Option<PathBuf>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawOutput {
+    device: Option<String>,
+    volume: Option<f64>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawLibrary {
+    settle: Option<HumanDuration>,
+    wait_for_loudness: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCategory {
+    name: String,
+    folder: Option<PathBuf>,
+    #[serde(default)]
+    priority: Priority,
+    #[serde(default)]
+    pick: Pick,
+    max_age: Option<HumanDuration>,
+    max_length: Option<HumanDuration>,
+    loudness: Option<f64>,
+    gain: Option<f64>,
+    target: Option<RawTarget>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTarget {
+    distinct_items: Option<u32>,
+    airings: Option<u32>,
+    per: Period,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProgramme {
+    name: String,
+    when: Value,
+    from: Option<Date>,
+    until: Option<Date>,
+    #[serde(default)]
+    skip_dates: Vec<Date>,
+    #[serde(default)]
+    priority: Priority,
+    max_duration: Option<HumanDuration>,
+    segments: Vec<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSegment {
+    jingle: Option<PathBuf>,
+    category: Option<String>,
+    pick: Option<Pick>,
+    count: Option<u32>,
+    file: Option<PathBuf>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEmergency {
+    category: String,
+    repeat: Option<u32>,
+    every: Option<HumanDuration>,
+    alert_tone: Option<PathBuf>,
+    #[serde(default)]
+    after: AfterEmergency,
+}
+
+const TOP_KEYS: [&str; 9] = [
+    "station",
+    "paths",
+    "output",
+    "library",
+    "categories",
+    "programmes",
+    "quiet_hours",
+    "catch_up",
+    "emergency",
+];
+
+/// The loading context: the file, its position index and what was found wrong so far.
+struct Cx {
+    file: PathBuf,
+    loc: Locator,
+    diags: Diagnostics,
+}
+
+impl Cx {
+    fn error(&mut self, pos: Pos, msg: impl Into<String>, hint: impl Into<String>) {
+        let d = Diagnostic::error(&self.file, pos, msg).hint(hint);
+        self.diags.push(d);
+    }
+
+    fn warn(&mut self, pos: Pos, msg: impl Into<String>, hint: impl Into<String>) {
+        let d = Diagnostic::warning(&self.file, pos, msg).hint(hint);
+        self.diags.push(d);
+    }
+
+    /// Deserializes one element; on failure records a positioned error and returns None.
+    fn read<T: DeserializeOwned>(&mut self, path: &str, what: &str, v: Value) -> Option<T> {
+        match serde_path_to_error::deserialize::<_, T>(v) {
+            Ok(x) => Some(x),
+            Err(e) => {
+                let sub = e.path().to_string();
+                let full = if sub == "." {
+                    path.to_string()
+                } else if sub.starts_with('[') {
+                    format!("{path}{sub}")
+                } else {
+                    join_key(path, &sub)
+                };
+                let msg = e.into_inner().to_string();
+                self.serde_error(&full, what, &msg);
+                None
+            }
+        }
+    }
+
+    fn serde_error(&mut self, full: &str, what: &str, msg: &str) {
+        let msg = msg.split(" at line ").next().unwrap_or(msg);
+        if let Some(field) = between(msg, "unknown field `", "`") {
+            let expected = expected_list(msg);
+            let key_path = if full.ends_with(field) {
+                full.to_string()
+            } else {
+                join_key(full, field)
+            };
+            let hint = match did_you_mean(field, expected.iter().map(String::as_str)) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => format!("the keys allowed here are {}", backticked(&expected)),
+            };
+            self.error(
+                self.loc.key(&key_path),
+                format!("unknown key `{field}` in {what}"),
+                hint,
+            );
+        } else if let Some(field) = between(msg, "missing field `", "`") {
+            self.error(
+                self.loc.value(full),
+                format!("{what} has no `{field}`"),
+                format!("add `{field}:` to it"),
+            );
+        } else if let Some(variant) = between(msg, "unknown variant `", "`") {
+            let expected = expected_list(msg);
+            let hint = match did_you_mean(variant, expected.iter().map(String::as_str)) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => format!("write one of {}", backticked(&expected)),
+            };
+            let field = full.rsplit('.').next().unwrap_or(full);
+            self.error(
+                self.loc.value(full),
+                format!("`{variant}` is not a valid {field}"),
+                hint,
+            );
+        } else if msg.starts_with("invalid type") || msg.starts_with("invalid value") {
+            let field = full.rsplit('.').next().unwrap_or(full);
+            self.error(
+                self.loc.value(full),
+                format!("wrong kind of value for `{field}`: {msg}"),
+                "see the example schedule.yaml for the form this key takes",
+            );
+        } else {
+            // Our own value parsers' messages already say what to write.
+            let (m, h) = msg
+                .split_once("; ")
+                .unwrap_or((msg, "see the example schedule.yaml"));
+            self.error(self.loc.value(full), m.to_string(), h.to_string());
+        }
+    }
+
+    fn config(&mut self, text: &str, abs: PathBuf) -> Option<Config> {
+        let doc: Value = match serde_yaml::from_str(text) {
+            Ok(v) => v,
+            Err(e) => {
+                let pos = e
+                    .location()
+                    .map(|l| Pos {
+                        line: l.line(),
+                        col: l.column(),
+                    })
+                    .unwrap_or(Pos::START);
+                let msg = e.to_string();
+                let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+                self.error(
+                    pos,
+                    format!("this is not valid YAML: {msg}"),
+                    "check the indentation (spaces, not tabs) and that every `key: value` has its colon",
+                );
+                return None;
+            }
+        };
+        let map = match doc {
+            Value::Mapping(m) => m,
+            Value::Null => {
+                self.error(
+                    Pos::START,
+                    "the config file is empty",
+                    "start from the example: `loaxa init DIR` writes one",
+                );
+                return None;
+            }
+            _ => {
+                self.error(
+                    Pos::START,
+                    "the config file must be a set of `key: value` sections",
+                    "start from the example: `loaxa init DIR` writes one",
+                );
+                return None;
+            }
+        };
+        let mut sec = std::collections::HashMap::new();
+        for (k, v) in map {
+            let Some(k) = k.as_str().map(str::to_string) else {
+                self.error(
+                    Pos::START,
+                    "a top-level key is not text",
+                    "use the section names of the example",
+                );
+                continue;
+            };
+            if TOP_KEYS.contains(&k.as_str()) {
+                sec.insert(k, v);
+            } else {
+                let hint = match did_you_mean(&k, TOP_KEYS) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!(
+                        "the sections are {}",
+                        backticked(&TOP_KEYS.map(String::from))
+                    ),
+                };
+                self.error(self.loc.key(&k), format!("unknown section `{k}`"), hint);
+            }
+        }
+        let mut take = |k: &str| sec.remove(k).filter(|v| !v.is_null());
+
+        let base = abs.parent().map(Path::to_path_buf).unwrap_or_default();
+        let station = match take("station") {
+            None => {
+                self.error(
+                    Pos::START,
+                    "the config has no `station` section",
+                    "add `station:` with at least `name:`",
+                );
+                None
+            }
+            Some(v) => self.station(v),
+        };
+        let paths: RawPaths = take("paths")
+            .and_then(|v| self.read("paths", "`paths`", v))
+            .unwrap_or_default();
+        let paths = Paths {
+            audio: base.join(paths.audio.unwrap_or_else(|| "audio".into())),
+            state: base.join(paths.state.unwrap_or_else(|| "state".into())),
+        };
+        let output = self.output(take("output"));
+        let library = self.library(take("library"));
+        let cats = take("categories");
+        // Every key written, even of a category that failed to read, so a segment naming
+        // it is not reported as unknown as well.
+        let keys: Vec<String> = match &cats {
+            Some(Value::Mapping(m)) => m
+                .keys()
+                .filter_map(|k| k.as_str().map(str::to_string))
+                .collect(),
+            _ => vec![],
+        };
+        let categories = self.categories(cats, &paths.audio);
+        let programmes = self.programmes(take("programmes"), &keys, &paths.audio);
+        let quiet_hours = self.quiet_hours(take("quiet_hours"));
+        let catch_up = match take("catch_up") {
+            None => DEFAULT_CATCH_UP,
+            Some(v) => self
+                .read::<HumanDuration>("catch_up", "`catch_up`", v)
+                .map(|d| d.0)
+                .unwrap_or(DEFAULT_CATCH_UP),
+        };
+        let emergency =
+            take("emergency").and_then(|v| self.emergency(v, &keys, &categories, &paths.audio));
+
+        Some(Config {
+            file: abs,
+            station: station?,
+            paths,
+            output,
+            library,
+            categories,
+            programmes,
+            quiet_hours,
+            catch_up,
+            emergency,
+        })
+    }
+
+    fn station(&mut self, v: Value) -> Option<Station> {
+        let raw: RawStation = self.read("station", "`station`", v)?;
+        let timezone = match raw.timezone {
+            None => DEFAULT_TIMEZONE,
+            Some(tz) => match tz.trim().parse::<Tz>() {
+                Ok(t) => t,
+                Err(_) => {
+                    let names = chrono_tz::TZ_VARIANTS.iter().map(|t| t.name());
+                    let hint = match did_you_mean(&tz, names) {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None => "use an IANA zone name such as Asia/Ho_Chi_Minh".into(),
+                    };
+                    self.error(
+                        self.loc.value("station.timezone"),
+                        format!("unknown time zone `{tz}`"),
+                        hint,
+                    );
+                    DEFAULT_TIMEZONE
+                }
+            },
+        };
+        if raw.name.trim().is_empty() {
+            self.error(
+                self.loc.value("station.name"),
+                "the station name is empty",
+                "write the station's name, e.g. \"Đài truyền thanh xã Tân Hòa\"",
+            );
+        }
+        Some(Station {
+            name: nfc(raw.name.trim()),
+            timezone,
+            report_to: nfc(raw.report_to.unwrap_or_default().trim()),
+        })
+    }
+
+    fn output(&mut self, v: Option<Value>) -> Output {
+        let raw: RawOutput = v
+            .and_then(|v| self.read("output", "`output`", v))
+            .unwrap_or_default();
+        let volume = raw.volume.unwrap_or(1.0);
+        if !(0.0..=1.0).contains(&volume) {
+            self.error(
+                self.loc.value("output.volume"),
+                format!("master volume {volume} is out of range"),
+                "write a number from 0.0 (silent) to 1.0 (full), e.g. 0.8 for 80 %",
+            );
+        }
+        let device = raw
+            .device
+            .map(|d| d.trim().to_string())
+            .filter(|d| !d.is_empty() && d != "default");
+        if let Some(d) = &device {
+            if let Some(p) = d.strip_prefix("wav:") {
+                if p.is_empty() {
+                    self.error(
+                        self.loc.value("output.device"),
+                        "`wav:` needs a file name",
+                        "write e.g. `wav:/tmp/loaxa.wav`",
+                    );
+                }
+            }
+        }
+        Output {
+            device,
+            volume: volume.clamp(0.0, 1.0) as f32,
+        }
+    }
+
+    fn library(&mut self, v: Option<Value>) -> LibrarySettings {
+        let raw: RawLibrary = v
+            .and_then(|v| self.read("library", "`library`", v))
+            .unwrap_or_default();
+        LibrarySettings {
+            settle: raw.settle.map(|d| d.0).unwrap_or(DEFAULT_SETTLE),
+            wait_for_loudness: raw.wait_for_loudness.unwrap_or(false),
+        }
+    }
+
+    fn categories(&mut self, v: Option<Value>, audio: &Path) -> Vec<Category> {
+        let mut out = Vec::new();
+        let Some(v) = v else {
+            self.error(
+                Pos::START,
+                "the config has no `categories`",
+                "add at least one category, e.g. `cchc: {name: \"Cải cách hành chính\"}`",
+            );
+            return out;
+        };
+        let Value::Mapping(m) = v else {
+            self.error(
+                self.loc.value("categories"),
+                "`categories` must map a key to each category",
+                "write `categories:` then `  cchc:` with its settings indented below",
+            );
+            return out;
+        };
+        for (k, v) in m {
+            let Some(key) = k.as_str().map(str::to_string) else {
+                self.error(
+                    self.loc.value("categories"),
+                    "a category key is not text",
+                    "use short names such as `cchc`",
+                );
+                continue;
+            };
+            let path = join_key("categories", &key);
+            if key.is_empty()
+                || !key
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+            {
+                self.error(self.loc.key(&path), format!("category key `{key}` must be lower-case letters, digits and `-`"), "write it without accents or spaces, e.g. `dich-vu-cong`; put the Vietnamese name in `name:`");
+                continue;
+            }
+            let Some(raw) = self.read::<RawCategory>(&path, &format!("category `{key}`"), v) else {
+                continue;
+            };
+            let loudness = raw.loudness.unwrap_or(DEFAULT_LOUDNESS);
+            if !(-40.0..=-5.0).contains(&loudness) {
+                self.error(
+                    self.loc.value(&join_key(&path, "loudness")),
+                    format!("loudness target {loudness} LUFS is out of range"),
+                    "write a negative LUFS value between -40 and -5, e.g. -16",
+                );
+            }
+            let gain_db = raw.gain.unwrap_or(0.0);
+            if !(-40.0..=20.0).contains(&gain_db) {
+                self.error(
+                    self.loc.value(&join_key(&path, "gain")),
+                    format!("gain {gain_db} dB is out of range"),
+                    "write a value in dB between -40 and 20, e.g. 0",
+                );
+            }
+            let target = raw.target.and_then(|t| {
+                let tp = join_key(&path, "target");
+                match (t.distinct_items, t.airings) {
+                    (Some(n), None) => Some(Target { measure: Measure::DistinctItems, count: n, per: t.per }),
+                    (None, Some(n)) => Some(Target { measure: Measure::Airings, count: n, per: t.per }),
+                    _ => {
+                        self.error(self.loc.value(&tp), "a target counts either `distinct_items` or `airings`", "write e.g. `{distinct_items: 2, per: month}` or `{airings: 3, per: week}`");
+                        None
+                    }
+                }
+            });
+            if raw.name.trim().is_empty() {
+                self.error(
+                    self.loc.value(&join_key(&path, "name")),
+                    format!("category `{key}` has an empty name"),
+                    "write its Vietnamese display name",
+                );
+            }
+            out.push(Category {
+                folder: audio.join(raw.folder.unwrap_or_else(|| key.clone().into())),
+                name: nfc(raw.name.trim()),
+                priority: raw.priority,
+                pick: raw.pick,
+                max_age: raw.max_age.map(|d| d.0),
+                max_length: raw.max_length.map(|d| d.0),
+                loudness,
+                gain_db,
+                target,
+                pos: self.loc.key(&path),
+                key,
+            });
+        }
+        if out.is_empty() && !self.diags.has_errors() {
+            self.error(
+                self.loc.value("categories"),
+                "no categories are defined",
+                "add at least one, e.g. `cchc: {name: \"Cải cách hành chính\"}`",
+            );
+        }
+        out
+    }
+
+    fn programmes(&mut self, v: Option<Value>, keys: &[String], audio: &Path) -> Vec<Programme> {
+        let mut out: Vec<Programme> = Vec::new();
+        let Some(v) = v else {
+            return out;
+        };
+        let Value::Sequence(items) = v else {
+            self.error(
+                self.loc.value("programmes"),
+                "`programmes` must be a list",
+                "start each programme with `- name: ...`",
+            );
+            return out;
+        };
+        for (i, v) in items.into_iter().enumerate() {
+            let path = join_index("programmes", i);
+            let Some(raw) = self.read::<RawProgramme>(&path, &format!("programme {}", i + 1), v)
+            else {
+                continue;
+            };
+            let name = nfc(raw.name.trim());
+            if let Some(prev) = out.iter().find(|p| p.name == name) {
+                let line = prev.pos.line;
+                self.error(
+                    self.loc.value(&join_key(&path, "name")),
+                    format!("a second programme is named `{name}`"),
+                    format!("programme names must differ (the first is at line {line})"),
+                );
+            }
+            let when_path = join_key(&path, "when");
+            let mut when = Vec::new();
+            let mut when_pos = Vec::new();
+            for (text, p) in self.strings(&when_path, raw.when, "`when`") {
+                let pos = self.loc.value(&p);
+                match CronSpec::parse(&text) {
+                    Ok(c) => {
+                        when.push(c);
+                        when_pos.push(pos);
+                    }
+                    Err(e) => self.error(pos, e.message, e.hint),
+                }
+            }
+            if let (Some(f), Some(u)) = (raw.from, raw.until) {
+                if f > u {
+                    self.error(
+                        self.loc.value(&join_key(&path, "until")),
+                        format!("`until` {} is before `from` {}", u.0, f.0),
+                        "swap them, or fix the year",
+                    );
+                }
+            }
+            let mut segments = Vec::new();
+            if raw.segments.is_empty() {
+                self.error(
+                    self.loc.value(&join_key(&path, "segments")),
+                    format!("programme `{name}` has no segments"),
+                    "list what it airs, e.g. `- category: cchc`",
+                );
+            }
+            for (j, sv) in raw.segments.into_iter().enumerate() {
+                let sp = join_index(&join_key(&path, "segments"), j);
+                if let Some(s) = self.segment(&sp, sv, keys, audio) {
+                    segments.push(s);
+                }
+            }
+            out.push(Programme {
+                name,
+                when,
+                from: raw.from.map(|d| d.0),
+                until: raw.until.map(|d| d.0),
+                skip_dates: raw.skip_dates.into_iter().map(|d| d.0).collect(),
+                priority: raw.priority,
+                max_duration: raw.max_duration.map(|d| d.0),
+                segments,
+                pos: self.loc.value(&path),
+                when_pos,
+                max_duration_pos: self.loc.value(&join_key(&path, "max_duration")),
+            });
+        }
+        out
+    }
+
+    fn segment(&mut self, path: &str, v: Value, keys: &[String], audio: &Path) -> Option<Segment> {
+        if let Value::String(s) = &v {
+            self.error(
+                self.loc.value(path),
+                format!("segment `{s}` does not say what it is"),
+                format!("write `- jingle: {s}`, `- file: {s}` or `- category: {s}`"),
+            );
+            return None;
+        }
+        let raw: RawSegment = self.read(path, "segment", v)?;
+        let pos = self.loc.value(path);
+        let kinds = [
+            raw.jingle.is_some(),
+            raw.category.is_some(),
+            raw.file.is_some(),
+        ];
+        if kinds.iter().filter(|k| **k).count() != 1 {
+            self.error(
+                pos,
+                "a segment is exactly one of `jingle`, `category` or `file`",
+                "split it into one segment per line, each starting with `- `",
+            );
+            return None;
+        }
+        if raw.category.is_none() && (raw.pick.is_some() || raw.count.is_some()) {
+            self.error(
+                pos,
+                "`pick` and `count` belong to a `category` segment",
+                "remove them, or make this a `category:` segment",
+            );
+            return None;
+        }
+        let kind = if let Some(key) = raw.category {
+            if !keys.contains(&key) {
+                let hint = match did_you_mean(&key, keys.iter().map(String::as_str)) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!(
+                        "define it under `categories:` (known: {})",
+                        backticked(keys)
+                    ),
+                };
+                self.error(
+                    self.loc.value(&join_key(path, "category")),
+                    format!("unknown category `{key}`"),
+                    hint,
+                );
+                return None;
+            }
+            if raw.count == Some(0) {
+                self.error(
+                    self.loc.value(&join_key(path, "count")),
+                    "`count: 0` airs nothing",
+                    "write 1 or more, or remove the segment",
+                );
+                return None;
+            }
+            SegmentKind::Category {
+                key,
+                pick: raw.pick.unwrap_or_default(),
+                count: raw.count,
+            }
+        } else {
+            let (field, rel) = match (raw.jingle, raw.file) {
+                (Some(j), _) => ("jingle", j),
+                (_, Some(f)) => ("file", f),
+                _ => unreachable!("checked above"),
+            };
+            let abs = audio.join(&rel);
+            self.expect_file(&join_key(path, field), &abs, &format!("`{field}` file"));
+            if field == "jingle" {
+                SegmentKind::Jingle(abs)
+            } else {
+                SegmentKind::File(abs)
+            }
+        };
+        Some(Segment { kind, pos })
+    }
+
+    fn expect_file(&mut self, path: &str, abs: &Path, what: &str) {
+        if !abs.is_file() {
+            self.error(
+                self.loc.value(path),
+                format!("{what} not found: {}", abs.display()),
+                "put the file there, or fix the path (it is relative to the audio folder)",
+            );
+        }
+    }
+
+    fn quiet_hours(&mut self, v: Option<Value>) -> Vec<TimeRange> {
+        let Some(v) = v else { return vec![] };
+        let mut out = vec![];
+        for (text, p) in self.strings("quiet_hours", v, "`quiet_hours`") {
+            match TimeRange::parse(&text) {
+                Ok(r) => out.push(r),
+                Err(e) => {
+                    let (m, h) = e.split_once("; ").unwrap_or((&e, ""));
+                    self.error(self.loc.value(&p), m.to_string(), h.to_string());
+                }
+            }
+        }
+        out
+    }
+
+    fn emergency(
+        &mut self,
+        v: Value,
+        keys: &[String],
+        cats: &[Category],
+        audio: &Path,
+    ) -> Option<Emergency> {
+        let raw: RawEmergency = self.read("emergency", "`emergency`", v)?;
+        if !keys.contains(&raw.category) {
+            let hint = match did_you_mean(&raw.category, keys.iter().map(String::as_str)) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => "define it under `categories:` with `priority: emergency`".into(),
+            };
+            self.error(
+                self.loc.value("emergency.category"),
+                format!("unknown category `{}`", raw.category),
+                hint,
+            );
+            return None;
+        }
+        if let Some(c) = cats.iter().find(|c| c.key == raw.category) {
+            if c.priority != Priority::Emergency {
+                self.warn(
+                    self.loc.value("emergency.category"),
+                    format!(
+                        "category `{}` is the emergency category but its priority is `{}`",
+                        c.key, c.priority
+                    ),
+                    "set `priority: emergency` on it so the reports show it as khẩn cấp",
+                );
+            }
+        }
+        let repeat = raw.repeat.unwrap_or(1);
+        if repeat == 0 {
+            self.error(
+                self.loc.value("emergency.repeat"),
+                "`repeat: 0` would never air an emergency",
+                "write how many times each emergency item airs, e.g. 3",
+            );
+        }
+        let alert_tone = raw.alert_tone.map(|p| {
+            let abs = audio.join(p);
+            self.expect_file("emergency.alert_tone", &abs, "alert tone");
+            abs
+        });
+        Some(Emergency {
+            category: raw.category,
+            repeat: repeat.max(1),
+            every: raw.every.map(|d| d.0).unwrap_or(Duration::from_secs(300)),
+            alert_tone,
+            after: raw.after,
+            pos: self.loc.value("emergency"),
+        })
+    }
+
+    /// A value that may be one string or a list of them, with each one's path.
+    fn strings(&mut self, path: &str, v: Value, what: &str) -> Vec<(String, String)> {
+        match v {
+            Value::String(s) => vec![(s, path.to_string())],
+            Value::Sequence(items) if !items.is_empty() => {
+                let mut out = vec![];
+                for (i, it) in items.into_iter().enumerate() {
+                    let p = join_index(path, i);
+                    match it {
+                        Value::String(s) => out.push((s, p)),
+                        _ => self.error(
+                            self.loc.value(&p),
+                            format!("each entry of {what} must be text"),
+                            "put it in double quotes",
+                        ),
+                    }
+                }
+                out
+            }
+            _ => {
+                self.error(
+                    self.loc.value(path),
+                    format!("{what} must be text or a list of texts"),
+                    "write it in double quotes, e.g. \"30 5 * * *\"",
+                );
+                vec![]
+            }
+        }
+    }
+}
+
+/// Unicode NFC, so names typed on a Mac (NFD) and on Windows (NFC) compare equal.
+pub fn nfc(s: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    s.nfc().collect()
+}
+
+fn between<'a>(s: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let i = s.find(start)? + start.len();
+    let j = s[i..].find(end)? + i;
+    Some(&s[i..j])
+}
+
+/// The names in serde's "expected one of `a`, `b`" tail.
+fn expected_list(msg: &str) -> Vec<String> {
+    let Some(i) = msg.find("expected") else {
+        return vec![];
+    };
+    msg[i..]
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect()
+}
+
+fn backticked(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

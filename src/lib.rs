@@ -1,0 +1,13 @@
+//! loaxa: the commune loudspeaker playout daemon.
+//!
+//! The flow, left to right: [`config`] → [`library`] → [`schedule`] → playout → airtime
+//! log. Decisions (what is due, what it picks, what a report counts) are plain functions
+//! of their inputs and a [`clock`]; I/O stays at the edges.
+
+pub mod check;
+pub mod clock;
+pub mod commands;
+pub mod config;
+pub mod library;
+pub mod local;
+pub mod schedule;

@@ -1,0 +1,3 @@
+//! The audio library: hot folders turned into a trustworthy list of airable items.
+
+pub mod probe;

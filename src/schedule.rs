@@ -1,0 +1,418 @@
+//! When each programme is due, and what it picks. Pure: config, items, history and a time
+//! in; a plan out. No I/O and no clock reading, so a year is planned in milliseconds.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::config::{Config, Pick, Priority, Programme, SegmentKind};
+
+/// One start of one programme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Occurrence {
+    pub at: DateTime<Utc>,
+    /// Index into `config.programmes`.
+    pub programme: usize,
+}
+
+/// Why a cron firing does not become an airing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exclusion {
+    /// Outside `from`/`until`, or on a `skip_dates` day.
+    NotThatDay,
+    /// A non-emergency start inside quiet hours.
+    QuietHours,
+}
+
+/// Whether a firing of `p` at `at` airs, and if not why.
+pub fn exclusion(config: &Config, p: &Programme, at: DateTime<Utc>) -> Option<Exclusion> {
+    let local = at.with_timezone(&config.station.timezone);
+    if !p.runs_on(local.date_naive()) {
+        return Some(Exclusion::NotThatDay);
+    }
+    if p.priority < Priority::Emergency && config.in_quiet_hours(local.time()) {
+        return Some(Exclusion::QuietHours);
+    }
+    None
+}
+
+/// Every cron firing of programme `idx` in `[from, until)`, before exclusions.
+pub fn firings(
+    config: &Config,
+    idx: usize,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Vec<DateTime<Utc>> {
+    let tz = config.station.timezone;
+    let start = from.with_timezone(&tz);
+    let mut out = Vec::new();
+    for spec in &config.programmes[idx].when {
+        let mut t = spec.next_from(&start);
+        while let Some(x) = t {
+            let u = x.with_timezone(&Utc);
+            if u >= until {
+                break;
+            }
+            out.push(u);
+            t = spec.next_after(&x);
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Every airing start in `[from, until)`, in time order (higher priority first at the same
+/// instant, then file order), with date windows, skip dates and quiet hours applied.
+pub fn occurrences(config: &Config, from: DateTime<Utc>, until: DateTime<Utc>) -> Vec<Occurrence> {
+    let mut out: Vec<Occurrence> = (0..config.programmes.len())
+        .flat_map(|i| {
+            firings(config, i, from, until)
+                .into_iter()
+                .filter(move |t| exclusion(config, &config.programmes[i], *t).is_none())
+                .map(move |at| Occurrence { at, programme: i })
+        })
+        .collect();
+    out.sort_by_key(|o| {
+        (
+            o.at,
+            std::cmp::Reverse(config.programmes[o.programme].priority),
+            o.programme,
+        )
+    });
+    out
+}
+
+/// The first airing at or after `from` (looks ahead up to about a year).
+pub fn next_occurrence(config: &Config, from: DateTime<Utc>) -> Option<Occurrence> {
+    // Search in growing windows: most schedules fire daily, so the first window answers.
+    let mut start = from;
+    for days in [2, 14, 60, 366] {
+        let until = from + chrono::Duration::days(days);
+        if let Some(o) = occurrences(config, start, until).into_iter().next() {
+            return Some(o);
+        }
+        start = until;
+    }
+    None
+}
+
+/// An airable item as the picker sees it: what the library knows, without I/O.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Candidate {
+    /// Identity in the log and for rotation: the path relative to the audio folder.
+    pub id: String,
+    pub path: PathBuf,
+    pub category: String,
+    pub title: String,
+    #[serde(serialize_with = "ser_ms")]
+    pub duration: Duration,
+    pub valid_from: DateTime<Utc>,
+    pub valid_until: Option<DateTime<Utc>>,
+    /// Sidecar `priority: priority` items go to the front of the next programme.
+    pub priority: Priority,
+    pub hash: String,
+}
+
+impl Candidate {
+    pub fn valid_at(&self, t: DateTime<Utc>) -> bool {
+        self.valid_from <= t && self.valid_until.is_none_or(|u| t < u)
+    }
+}
+
+fn ser_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_millis() as u64)
+}
+
+/// One entry of a programme's running order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub kind: EntryKind,
+    pub path: PathBuf,
+    pub title: String,
+    /// Known for category items; for jingles and fixed files when probed.
+    pub duration: Option<Duration>,
+    /// The category the item came from (None for jingles and fixed files).
+    pub category: Option<String>,
+    /// Library identity (relative path); None for jingles/files outside the library.
+    pub id: Option<String>,
+    pub hash: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryKind {
+    Jingle,
+    Item,
+    File,
+}
+
+/// Something a programme meant to air but could not.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Shortfall {
+    pub category: String,
+    pub wanted: u32,
+    pub found: u32,
+    pub reason: String,
+}
+
+/// A programme's running order at one airing.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Running {
+    pub entries: Vec<Entry>,
+    pub shortfalls: Vec<Shortfall>,
+}
+
+/// Picks the running order of programme `p` airing at `at`.
+///
+/// `last_aired` maps an item id to when it last aired (for `rotate`); `durations` gives the
+/// length of jingles and fixed files where known, so `max_duration` can be honoured by
+/// leaving picks out rather than cutting an item short.
+pub fn running_order(
+    p: &Programme,
+    at: DateTime<Utc>,
+    items: &[Candidate],
+    last_aired: &HashMap<String, DateTime<Utc>>,
+    fixed_len: &dyn Fn(&std::path::Path) -> Option<Duration>,
+) -> Running {
+    let mut run = Running::default();
+    let fixed: Duration = p
+        .segments
+        .iter()
+        .filter_map(|s| match &s.kind {
+            SegmentKind::Jingle(f) | SegmentKind::File(f) => fixed_len(f),
+            SegmentKind::Category { .. } => None,
+        })
+        .sum();
+    let mut budget = p.max_duration.map(|m| m.saturating_sub(fixed));
+    let mut used: Vec<&str> = Vec::new();
+
+    // Priority items (ưu tiên) of this programme's categories go first, after the opening
+    // jingles, whether or not their segment would have picked them.
+    let cats: Vec<&str> = p
+        .segments
+        .iter()
+        .filter_map(|s| match &s.kind {
+            SegmentKind::Category { key, .. } => Some(key.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut urgent: Vec<&Candidate> = items
+        .iter()
+        .filter(|c| {
+            c.priority >= Priority::Priority
+                && cats.contains(&c.category.as_str())
+                && c.valid_at(at)
+        })
+        .filter(|c| last_aired.get(&c.id).is_none_or(|t| *t < c.valid_from))
+        .collect();
+    urgent.sort_by(|a, b| b.valid_from.cmp(&a.valid_from).then(a.id.cmp(&b.id)));
+    let lead = p
+        .segments
+        .iter()
+        .take_while(|s| matches!(s.kind, SegmentKind::Jingle(_)))
+        .count();
+
+    for (i, seg) in p.segments.iter().enumerate() {
+        if i == lead {
+            for c in &urgent {
+                if fits(&mut budget, c.duration) {
+                    used.push(&c.id);
+                    run.entries.push(item_entry(c));
+                }
+            }
+        }
+        match &seg.kind {
+            SegmentKind::Jingle(f) | SegmentKind::File(f) => run.entries.push(Entry {
+                kind: if matches!(seg.kind, SegmentKind::Jingle(_)) {
+                    EntryKind::Jingle
+                } else {
+                    EntryKind::File
+                },
+                path: f.clone(),
+                title: crate::config::nfc(
+                    &f.file_stem()
+                        .map(|s| s.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                ),
+                duration: fixed_len(f),
+                category: None,
+                id: None,
+                hash: None,
+            }),
+            SegmentKind::Category { key, pick, count } => {
+                let mut pool: Vec<&Candidate> = items
+                    .iter()
+                    .filter(|c| {
+                        &c.category == key && c.valid_at(at) && !used.contains(&c.id.as_str())
+                    })
+                    .collect();
+                order(&mut pool, *pick, last_aired);
+                let wanted = match (pick, count) {
+                    (Pick::All, None) => pool.len() as u32,
+                    (_, c) => c.unwrap_or(1),
+                };
+                let mut found = 0;
+                let mut trimmed = 0;
+                for c in pool {
+                    if found >= wanted {
+                        break;
+                    }
+                    if !fits(&mut budget, c.duration) {
+                        trimmed += 1;
+                        continue;
+                    }
+                    used.push(&c.id);
+                    run.entries.push(item_entry(c));
+                    found += 1;
+                }
+                if found < wanted || (wanted == 0 && matches!(pick, Pick::All)) {
+                    let reason = if trimmed > 0 {
+                        format!("{trimmed} item(s) left out to keep within max_duration")
+                    } else {
+                        "no valid item in the category".to_string()
+                    };
+                    run.shortfalls.push(Shortfall {
+                        category: key.clone(),
+                        wanted: wanted.max(1),
+                        found,
+                        reason,
+                    });
+                }
+            }
+        }
+    }
+    if lead == p.segments.len() {
+        for c in &urgent {
+            if fits(&mut budget, c.duration) {
+                run.entries.push(item_entry(c));
+            }
+        }
+    }
+    run
+}
+
+fn fits(budget: &mut Option<Duration>, d: Duration) -> bool {
+    match budget {
+        None => true,
+        Some(b) if *b >= d => {
+            *b -= d;
+            true
+        }
+        Some(_) => false,
+    }
+}
+
+fn item_entry(c: &Candidate) -> Entry {
+    Entry {
+        kind: EntryKind::Item,
+        path: c.path.clone(),
+        title: c.title.clone(),
+        duration: Some(c.duration),
+        category: Some(c.category.clone()),
+        id: Some(c.id.clone()),
+        hash: Some(c.hash.clone()),
+    }
+}
+
+/// Sorts a category's valid items in the order a pick policy takes them.
+fn order(pool: &mut [&Candidate], pick: Pick, last_aired: &HashMap<String, DateTime<Utc>>) {
+    match pick {
+        Pick::Newest | Pick::All => {
+            pool.sort_by(|a, b| b.valid_from.cmp(&a.valid_from).then(a.id.cmp(&b.id)))
+        }
+        // Never aired first (newest of those first), then least recently aired.
+        Pick::Rotate => pool.sort_by(|a, b| {
+            let la = last_aired.get(&a.id);
+            let lb = last_aired.get(&b.id);
+            la.cmp(&lb)
+                .then(b.valid_from.cmp(&a.valid_from))
+                .then(a.id.cmp(&b.id))
+        }),
+    }
+}
+
+/// One planned airing, as `loaxa plan` shows it.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub at: DateTime<Utc>,
+    pub programme: usize,
+    pub running: Running,
+}
+
+/// The coming airings in `[from, until)` with what each would pick, advancing rotation as
+/// if each planned airing happened.
+pub fn plan(
+    config: &Config,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+    items: &[Candidate],
+    history: &HashMap<String, DateTime<Utc>>,
+    fixed_len: &dyn Fn(&std::path::Path) -> Option<Duration>,
+) -> Vec<Planned> {
+    let mut last = history.clone();
+    occurrences(config, from, until)
+        .into_iter()
+        .map(|o| {
+            let p = &config.programmes[o.programme];
+            let running = running_order(p, o.at, items, &last, fixed_len);
+            for e in &running.entries {
+                if let Some(id) = &e.id {
+                    last.insert(id.clone(), o.at);
+                }
+            }
+            Planned {
+                at: o.at,
+                programme: o.programme,
+                running,
+            }
+        })
+        .collect()
+}
+
+/// Two airings whose time spans intersect, and which one wins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Overlap {
+    pub first: Occurrence,
+    pub second: Occurrence,
+    /// Index of the programme that airs.
+    pub winner: usize,
+}
+
+/// Airings in `[from, until)` that overlap, taking each programme's extent as its
+/// `max_duration` (a point when it has none). A higher priority wins; at equal priority
+/// the one already on air does.
+pub fn overlaps(config: &Config, from: DateTime<Utc>, until: DateTime<Utc>) -> Vec<Overlap> {
+    let occ = occurrences(config, from, until);
+    let extent = |o: &Occurrence| {
+        config.programmes[o.programme]
+            .max_duration
+            .unwrap_or(Duration::ZERO)
+    };
+    let mut out = Vec::new();
+    for (i, a) in occ.iter().enumerate() {
+        let a_end = a.at + chrono::Duration::from_std(extent(a)).unwrap_or_default();
+        for b in &occ[i + 1..] {
+            if b.at > a_end || (b.at == a_end && extent(a) > Duration::ZERO) {
+                break;
+            }
+            if b.programme == a.programme {
+                continue;
+            }
+            let (pa, pb) = (
+                config.programmes[a.programme].priority,
+                config.programmes[b.programme].priority,
+            );
+            let winner = if pb > pa { b.programme } else { a.programme };
+            out.push(Overlap {
+                first: *a,
+                second: *b,
+                winner,
+            });
+        }
+    }
+    out
+}

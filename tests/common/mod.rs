@@ -1,0 +1,85 @@
+//! Helpers shared by the integration tests: a station folder in a temp dir, and the real
+//! `loaxa` binary run against it.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_loaxa"))
+}
+
+/// A throw-away station: `schedule.yaml` + `audio/` with the demo jingles.
+pub struct Station {
+    pub dir: tempfile::TempDir,
+}
+
+impl Station {
+    pub fn new() -> Station {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let jingles = dir.path().join("audio/nhac-hieu");
+        std::fs::create_dir_all(&jingles).unwrap();
+        for f in ["mo-dau.mp3", "ket-thuc.mp3", "canh-bao.mp3"] {
+            std::fs::copy(repo().join("audio/nhac-hieu").join(f), jingles.join(f)).unwrap();
+        }
+        Station { dir }
+    }
+
+    /// A station holding the repository's example config and demo audio.
+    pub fn example() -> Station {
+        let s = Station::new();
+        copy_dir(&repo().join("audio"), &s.dir.path().join("audio"));
+        std::fs::copy(repo().join("schedule.yaml"), s.config()).unwrap();
+        s
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn config(&self) -> PathBuf {
+        self.dir.path().join("schedule.yaml")
+    }
+
+    pub fn write_config(&self, text: &str) {
+        std::fs::write(self.config(), text).unwrap();
+    }
+
+    /// Runs `loaxa ARGS --config schedule.yaml` in the station folder.
+    pub fn run(&self, args: &[&str]) -> Output {
+        Command::new(bin())
+            .args(args)
+            .arg("--config")
+            .arg(self.config())
+            .current_dir(self.path())
+            .env_remove("LOAXA_CONFIG")
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("run loaxa")
+    }
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dst = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dst);
+        } else {
+            std::fs::copy(e.path(), dst).unwrap();
+        }
+    }
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}

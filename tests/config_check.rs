@@ -1,0 +1,575 @@
+//! `loaxa check` against real files: the example passes, and each kind of mistake a person
+//! can make in schedule.yaml gives its own `FILE:LINE:COL: error:` line and exit 1.
+
+mod common;
+use common::{stderr, stdout, Station};
+
+const BASE: &str = r#"station:
+  name: "Đài xã Thử"
+categories:
+  cchc:
+    name: "CCHC"
+programmes:
+  - name: "Sáng"
+    when: "30 5 * * *"
+    segments:
+      - jingle: nhac-hieu/mo-dau.mp3
+      - category: cchc
+"#;
+
+/// Runs check on `yaml`; asserts exit 1 and a line `schedule.yaml:POS: error: …NEEDLE…`.
+fn expect_error(yaml: &str, pos: &str, needle: &str) {
+    let s = Station::new();
+    s.write_config(yaml);
+    let out = s.run(&["check"]);
+    let err = stderr(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "expected exit 1 for {needle:?}\n{err}"
+    );
+    let want = format!("schedule.yaml:{pos}: error: ");
+    assert!(
+        err.lines().any(|l| l.contains(&want) && l.contains(needle)),
+        "expected a line with `{want}` and `{needle}`; got:\n{err}"
+    );
+    // Every error line names the file and a position, and says what to do.
+    for l in err.lines().filter(|l| l.contains(": error: ")) {
+        assert!(l.contains("schedule.yaml:"), "{l}");
+        assert!(l.contains(" — "), "no fix given: {l}");
+    }
+}
+
+fn base_with(from: &str, to: &str) -> String {
+    assert!(BASE.contains(from), "{from}");
+    BASE.replacen(from, to, 1)
+}
+
+#[test]
+fn the_example_passes() {
+    let s = Station::example();
+    let out = s.run(&["check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let o = stdout(&out);
+    assert!(
+        o.contains("OK — Đài truyền thanh xã Tân Hòa (Asia/Ho_Chi_Minh)"),
+        "{o}"
+    );
+    assert!(o.contains("4 categories"), "{o}");
+    assert!(o.contains("next airing: "), "{o}");
+    assert!(!stderr(&out).contains("error"), "{}", stderr(&out));
+}
+
+#[test]
+fn config_path_comes_from_env_or_working_dir() {
+    let s = Station::example();
+    let via_env = std::process::Command::new(common::bin())
+        .arg("check")
+        .env("LOAXA_CONFIG", s.config())
+        .output()
+        .unwrap();
+    assert_eq!(via_env.status.code(), Some(0), "{}", stderr(&via_env));
+    let via_cwd = std::process::Command::new(common::bin())
+        .arg("check")
+        .current_dir(s.path())
+        .env_remove("LOAXA_CONFIG")
+        .output()
+        .unwrap();
+    assert_eq!(via_cwd.status.code(), Some(0), "{}", stderr(&via_cwd));
+    let missing = std::process::Command::new(common::bin())
+        .args(["check", "--config", "/nonexistent/schedule.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains("/nonexistent/schedule.yaml: error: cannot read the config file")
+    );
+    assert!(stderr(&missing).contains("loaxa init"));
+}
+
+#[test]
+fn yaml_syntax_error() {
+    expect_error(
+        "station:\n  name: x\n   bad: [1, 2\n",
+        "3:7",
+        "not valid YAML",
+    );
+}
+
+#[test]
+fn empty_file() {
+    expect_error("", "1:1", "the config file is empty");
+}
+
+#[test]
+fn unknown_section_with_suggestion() {
+    expect_error(
+        &format!("{BASE}quiet_hour: \"22:00-05:00\"\n"),
+        "12:1",
+        "unknown section `quiet_hour` — did you mean `quiet_hours`?",
+    );
+}
+
+#[test]
+fn missing_station() {
+    let y = BASE.replace("station:\n  name: \"Đài xã Thử\"\n", "");
+    expect_error(&y, "1:1", "no `station` section");
+}
+
+#[test]
+fn station_without_name() {
+    expect_error(
+        &base_with("  name: \"Đài xã Thử\"", "  timezone: UTC"),
+        "2:3",
+        "`station` has no `name`",
+    );
+}
+
+#[test]
+fn unknown_time_zone() {
+    expect_error(
+        &base_with(
+            "  name: \"Đài xã Thử\"",
+            "  name: X\n  timezone: Asia/Hanoi",
+        ),
+        "3:13",
+        "unknown time zone `Asia/Hanoi`",
+    );
+}
+
+#[test]
+fn unknown_category_key_with_suggestion() {
+    expect_error(
+        &base_with("    name: \"CCHC\"", "    name: \"CCHC\"\n    pik: newest"),
+        "6:5",
+        "unknown key `pik` in category `cchc` — did you mean `pick`?",
+    );
+}
+
+#[test]
+fn bad_priority_level() {
+    expect_error(
+        &base_with(
+            "    name: \"CCHC\"",
+            "    name: \"CCHC\"\n    priority: urgent",
+        ),
+        "6:15",
+        "`urgent` is not a valid priority",
+    );
+}
+
+#[test]
+fn bad_pick_policy() {
+    expect_error(
+        &base_with(
+            "      - category: cchc",
+            "      - category: cchc\n        pick: random",
+        ),
+        "12:15",
+        "`random` is not a valid pick",
+    );
+}
+
+#[test]
+fn duration_without_unit() {
+    expect_error(
+        &base_with("    name: \"CCHC\"", "    name: \"CCHC\"\n    max_age: 30"),
+        "6:14",
+        "`30` has no unit",
+    );
+}
+
+#[test]
+fn duration_not_understood() {
+    expect_error(
+        &base_with(
+            "    name: \"CCHC\"",
+            "    name: \"CCHC\"\n    max_length: long",
+        ),
+        "6:17",
+        "`long` is not a duration",
+    );
+}
+
+#[test]
+fn target_needs_one_measure() {
+    expect_error(
+        &base_with(
+            "    name: \"CCHC\"",
+            "    name: \"CCHC\"\n    target: {per: month}",
+        ),
+        "6:13",
+        "either `distinct_items` or `airings`",
+    );
+}
+
+#[test]
+fn target_period_unknown() {
+    expect_error(
+        &base_with(
+            "    name: \"CCHC\"",
+            "    name: \"CCHC\"\n    target: {airings: 2, per: moth}",
+        ),
+        "6:31",
+        "`moth` is not a valid per — did you mean `month`?",
+    );
+}
+
+#[test]
+fn loudness_out_of_range() {
+    expect_error(
+        &base_with("    name: \"CCHC\"", "    name: \"CCHC\"\n    loudness: 16"),
+        "6:15",
+        "loudness target 16 LUFS is out of range",
+    );
+}
+
+#[test]
+fn category_key_with_capitals() {
+    expect_error(
+        &base_with(
+            "  cchc:\n    name: \"CCHC\"",
+            "  cchc:\n    name: \"CCHC\"\n  Tin Tức:\n    name: T",
+        ),
+        "6:3",
+        "category key `Tin Tức` must be lower-case",
+    );
+}
+
+#[test]
+fn no_categories() {
+    let y = base_with("  cchc:\n    name: \"CCHC\"\n", "").replace("      - category: cchc\n", "");
+    expect_error(&y, "1:1", "the config has no `categories`");
+}
+
+#[test]
+fn programmes_not_a_list() {
+    let y = BASE.split("programmes:").next().unwrap().to_string() + "programmes:\n  name: x\n";
+    expect_error(&y, "7:3", "`programmes` must be a list");
+}
+
+#[test]
+fn programme_without_when() {
+    expect_error(
+        &base_with("    when: \"30 5 * * *\"\n", ""),
+        "7:5",
+        "programme 1 has no `when`",
+    );
+}
+
+#[test]
+fn programme_unknown_key_with_suggestion() {
+    expect_error(
+        &base_with("    when: ", "    whne: "),
+        "8:5",
+        "unknown key `whne` in programme 1 — did you mean `when`?",
+    );
+}
+
+#[test]
+fn cron_with_four_fields() {
+    expect_error(
+        &base_with("\"30 5 * * *\"", "\"30 5 * *\""),
+        "8:11",
+        "has 4 fields",
+    );
+}
+
+#[test]
+fn cron_hour_out_of_range() {
+    expect_error(
+        &base_with("\"30 5 * * *\"", "\"30 25 * * *\""),
+        "8:11",
+        "the hour field `25` is invalid",
+    );
+}
+
+#[test]
+fn cron_weekday_name_unknown() {
+    expect_error(
+        &base_with("\"30 5 * * *\"", "[\"0 6 * * 1\", \"30 5 * * MOO\"]"),
+        "8:25",
+        "the day-of-week field `MOO` is invalid",
+    );
+}
+
+#[test]
+fn cron_month_out_of_range() {
+    expect_error(
+        &base_with("\"30 5 * * *\"", "\"30 5 1 13 *\""),
+        "8:11",
+        "the month field `13` is invalid",
+    );
+}
+
+#[test]
+fn cron_bad_step() {
+    expect_error(
+        &base_with("\"30 5 * * *\"", "\"*/0 5 * * *\""),
+        "8:11",
+        "the minute field `*/0` is invalid",
+    );
+}
+
+#[test]
+fn unknown_category_in_segment_with_suggestion() {
+    expect_error(
+        &base_with("      - category: cchc", "      - category: cchd"),
+        "11:19",
+        "unknown category `cchd` — did you mean `cchc`?",
+    );
+}
+
+#[test]
+fn missing_jingle_file() {
+    expect_error(
+        &base_with("nhac-hieu/mo-dau.mp3", "nhac-hieu/khong-co.mp3"),
+        "10:17",
+        "`jingle` file not found",
+    );
+}
+
+#[test]
+fn missing_fixed_file() {
+    expect_error(
+        &base_with("      - category: cchc", "      - file: ban-tin.mp3"),
+        "11:15",
+        "`file` file not found",
+    );
+}
+
+#[test]
+fn segment_with_two_kinds() {
+    expect_error(
+        &base_with(
+            "      - category: cchc",
+            "      - category: cchc\n        jingle: nhac-hieu/mo-dau.mp3",
+        ),
+        "11:9",
+        "exactly one of `jingle`, `category` or `file`",
+    );
+}
+
+#[test]
+fn pick_on_a_jingle() {
+    expect_error(
+        &base_with(
+            "      - jingle: nhac-hieu/mo-dau.mp3",
+            "      - jingle: nhac-hieu/mo-dau.mp3\n        pick: newest",
+        ),
+        "10:9",
+        "`pick` and `count` belong to a `category` segment",
+    );
+}
+
+#[test]
+fn count_zero() {
+    expect_error(
+        &base_with(
+            "      - category: cchc",
+            "      - category: cchc\n        count: 0",
+        ),
+        "12:16",
+        "`count: 0` airs nothing",
+    );
+}
+
+#[test]
+fn segment_as_bare_word() {
+    expect_error(
+        &base_with("      - category: cchc", "      - cchc"),
+        "11:9",
+        "segment `cchc` does not say what it is",
+    );
+}
+
+#[test]
+fn programme_without_segments() {
+    let y = BASE.split("    segments:").next().unwrap().to_string() + "    segments: []\n";
+    expect_error(&y, "9:15", "has no segments");
+}
+
+#[test]
+fn bad_date() {
+    expect_error(
+        &base_with(
+            "    when: \"30 5 * * *\"",
+            "    when: \"30 5 * * *\"\n    from: 2026-13-01",
+        ),
+        "9:11",
+        "`2026-13-01` is not a date",
+    );
+}
+
+#[test]
+fn until_before_from() {
+    expect_error(
+        &base_with(
+            "    when: \"30 5 * * *\"",
+            "    when: \"30 5 * * *\"\n    from: 2026-12-01\n    until: 2026-11-01",
+        ),
+        "10:12",
+        "`until` 2026-11-01 is before `from` 2026-12-01",
+    );
+}
+
+#[test]
+fn duplicate_programme_name() {
+    let y = format!("{BASE}  - name: \"Sáng\"\n    when: \"0 6 * * *\"\n    segments:\n      - category: cchc\n");
+    expect_error(&y, "12:11", "a second programme is named `Sáng`");
+}
+
+#[test]
+fn bad_quiet_hours() {
+    expect_error(
+        &format!("{BASE}quiet_hours: \"22h-5h\"\n"),
+        "12:14",
+        "`22h-5h` is not a time range",
+    );
+}
+
+#[test]
+fn programme_always_in_quiet_hours() {
+    expect_error(
+        &format!("{BASE}quiet_hours: \"21:30-06:00\"\n"),
+        "8:11",
+        "always starts in quiet hours",
+    );
+}
+
+#[test]
+fn max_duration_shorter_than_fixed_segments() {
+    expect_error(
+        &base_with(
+            "    when: \"30 5 * * *\"",
+            "    when: \"30 5 * * *\"\n    max_duration: 1s",
+        ),
+        "9:19",
+        "its jingles and fixed files alone last 2.100s",
+    );
+}
+
+#[test]
+fn bad_catch_up() {
+    expect_error(
+        &format!("{BASE}catch_up: soon\n"),
+        "12:11",
+        "`soon` is not a duration",
+    );
+}
+
+#[test]
+fn volume_out_of_range() {
+    expect_error(
+        &format!("{BASE}output:\n  volume: 90\n"),
+        "13:11",
+        "master volume 90 is out of range",
+    );
+}
+
+#[test]
+fn emergency_unknown_category() {
+    expect_error(
+        &format!("{BASE}emergency:\n  category: khan-cap\n"),
+        "13:13",
+        "unknown category `khan-cap`",
+    );
+}
+
+#[test]
+fn emergency_missing_alert_tone() {
+    expect_error(
+        &format!("{BASE}emergency:\n  category: cchc\n  alert_tone: nhac-hieu/coi.mp3\n"),
+        "14:15",
+        "alert tone not found",
+    );
+}
+
+#[test]
+fn emergency_repeat_zero() {
+    expect_error(
+        &format!("{BASE}emergency:\n  category: cchc\n  repeat: 0\n"),
+        "14:11",
+        "`repeat: 0` would never air",
+    );
+}
+
+#[test]
+fn emergency_after_policy_unknown() {
+    expect_error(
+        &format!("{BASE}emergency:\n  category: cchc\n  after: resum\n"),
+        "14:10",
+        "`resum` is not a valid after — did you mean `resume`?",
+    );
+}
+
+#[test]
+fn wrong_value_type() {
+    expect_error(
+        &base_with(
+            "      - category: cchc",
+            "      - category: cchc\n        count: many",
+        ),
+        "12:16",
+        "wrong kind of value for `count`",
+    );
+}
+
+#[test]
+fn every_problem_is_reported_not_just_the_first() {
+    let y = format!(
+        "{}quiet_hours: \"nope\"\ncatch_up: 10\n",
+        base_with("      - category: cchc", "      - category: cchd")
+    );
+    let s = Station::new();
+    s.write_config(&y);
+    let out = s.run(&["check"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        err.contains("schedule.yaml:11:19: error: unknown category `cchd`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("schedule.yaml:12:14: error: `nope` is not a time range"),
+        "{err}"
+    );
+    assert!(
+        err.contains("schedule.yaml:13:11: error: `10` has no unit"),
+        "{err}"
+    );
+    assert!(err.contains("3 errors found"), "{err}");
+}
+
+#[test]
+fn overlaps_and_partial_quiet_hours_are_warnings() {
+    let y = format!(
+        "{}  - name: \"Tin nhanh\"\n    when: \"*/30 * * * *\"\n    priority: priority\n    segments:\n      - category: cchc\nquiet_hours: \"22:00-05:00\"\n",
+        base_with("    when: \"30 5 * * *\"", "    when: \"30 5 * * *\"\n    max_duration: 20m")
+    );
+    let s = Station::new();
+    s.write_config(&y);
+    let out = s.run(&["check"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("warning: programmes `Tin nhanh` (line 13) and `Sáng` overlap"),
+        "{err}"
+    );
+    assert!(err.contains("`Tin nhanh` wins (higher priority)"), "{err}");
+    assert!(
+        err.contains("warning: ") && err.contains("fall in quiet hours"),
+        "{err}"
+    );
+}
+
+#[test]
+fn vietnamese_priority_aliases_are_accepted() {
+    let s = Station::new();
+    s.write_config(&base_with(
+        "    name: \"CCHC\"",
+        "    name: \"CCHC\"\n    priority: uu-tien",
+    ));
+    let out = s.run(&["check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
