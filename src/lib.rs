@@ -4,6 +4,7 @@
 //! log. Decisions (what is due, what it picks, what a report counts) are plain functions
 //! of their inputs and a [`clock`]; I/O stays at the edges.
 
+pub mod airtime;
 pub mod check;
 pub mod clock;
 pub mod commands;

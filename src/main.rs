@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use chrono::Utc;
 use clap::{Parser, Subcommand};
 
-use loaxa::commands::{self, plan, EXIT_INVALID};
+use loaxa::airtime::{export, report};
+use loaxa::commands::{self, airtime, plan, EXIT_INVALID};
 use loaxa::local;
 
 #[derive(Parser)]
@@ -49,6 +50,63 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: plan::Format,
     },
+    /// Export the airtime log (default: this month) as CSV, JSON lines or XLSX.
+    Export {
+        /// First day (or date-time), local: 2026-11-01.
+        #[arg(long)]
+        from: Option<String>,
+        /// Last day, inclusive (or an exact end date-time).
+        #[arg(long)]
+        to: Option<String>,
+        /// Only this category.
+        #[arg(long)]
+        category: Option<String>,
+        #[arg(long, value_enum, default_value = "csv")]
+        format: export::Format,
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// Language of the CSV/XLSX headers and labels.
+        #[arg(long, value_enum, default_value = "vi")]
+        lang: export::Lang,
+        /// Read this log instead of the station's live one.
+        #[arg(long)]
+        db: Option<PathBuf>,
+    },
+    /// The month's report against the plan's targets (Vietnamese).
+    Report {
+        /// The month, YYYY-MM (default: this month).
+        #[arg(long)]
+        month: Option<String>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: report::Format,
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        #[arg(long)]
+        db: Option<PathBuf>,
+    },
+    /// The latest airings.
+    Log {
+        /// How many to show.
+        #[arg(long, default_value_t = 20)]
+        tail: usize,
+        /// Keep watching and print airings as they start and end.
+        #[arg(long, short)]
+        follow: bool,
+        #[arg(long)]
+        db: Option<PathBuf>,
+    },
+}
+
+/// Loads the config for commands that only read it (no schedule-wide checks).
+fn config(path: &std::path::Path, err: &mut dyn Write) -> Option<loaxa::config::Config> {
+    match loaxa::config::load(path) {
+        Ok(l) => Some(l.config),
+        Err(d) => {
+            commands::print_diags(&d, err);
+            None
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -110,6 +168,56 @@ fn main() -> ExitCode {
                 }
             }
         })(),
+        Command::Export {
+            from,
+            to,
+            category,
+            format,
+            output,
+            lang,
+            db,
+        } => match config(&cli.config, &mut err) {
+            None => EXIT_INVALID,
+            Some(c) => airtime::export_cmd(
+                &c,
+                airtime::ExportArgs {
+                    from,
+                    to,
+                    category,
+                    format,
+                    output,
+                    lang,
+                    db,
+                },
+                now,
+                &mut out,
+                &mut err,
+            ),
+        },
+        Command::Report {
+            month,
+            format,
+            output,
+            db,
+        } => match config(&cli.config, &mut err) {
+            None => EXIT_INVALID,
+            Some(c) => airtime::report_cmd(
+                &c,
+                airtime::ReportArgs {
+                    month,
+                    format,
+                    output,
+                    db,
+                },
+                now,
+                &mut out,
+                &mut err,
+            ),
+        },
+        Command::Log { tail, follow, db } => match config(&cli.config, &mut err) {
+            None => EXIT_INVALID,
+            Some(c) => airtime::log_cmd(&c, tail, follow, db.as_deref(), &mut out, &mut err),
+        },
     };
     let _ = out.flush();
     ExitCode::from(code as u8)

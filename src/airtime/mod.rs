@@ -1,0 +1,588 @@
+//! The airtime log: one row per airing, durable across power cuts. This module owns the
+//! schema and every write; export and the monthly report read through it.
+//!
+//! SQLite in WAL mode with `synchronous=FULL`: a row's start and its end are each committed
+//! before the call returns, so a power cut loses at most the progress since the last
+//! heartbeat, never a finished row.
+
+pub mod export;
+pub mod report;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
+use serde::Serialize;
+
+use crate::config::Priority;
+
+/// The log's file name inside the state folder.
+pub const FILE_NAME: &str = "airtime.db";
+
+/// How often the daemon records the progress of the item on air.
+pub const HEARTBEAT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("airtime log {path}: {source}")]
+    Db {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("airtime log {path} was written by a newer loaxa (schema {found}, this one knows {known}); upgrade loaxa")]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error("cannot create the state folder {path}: {source}")]
+    Folder {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// What set an airing off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    Schedule,
+    Manual,
+    Emergency,
+    CatchUp,
+}
+
+/// Where an airing stands. `Playing` rows are open; every other status is final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Playing,
+    Completed,
+    Interrupted,
+    Failed,
+    Skipped,
+    Missed,
+}
+
+macro_rules! str_enum {
+    ($t:ty { $($v:ident = $s:literal),* $(,)? }) => {
+        impl $t {
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$v => $s),* }
+            }
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($s => Some(Self::$v),)* _ => None }
+            }
+        }
+    };
+}
+str_enum!(Trigger { Schedule = "schedule", Manual = "manual", Emergency = "emergency", CatchUp = "catch_up" });
+str_enum!(Status {
+    Playing = "playing",
+    Completed = "completed",
+    Interrupted = "interrupted",
+    Failed = "failed",
+    Skipped = "skipped",
+    Missed = "missed",
+});
+
+impl Status {
+    /// Vietnamese label for reports and exports.
+    pub fn vi(self) -> &'static str {
+        match self {
+            Status::Playing => "đang phát",
+            Status::Completed => "đã phát xong",
+            Status::Interrupted => "bị ngắt",
+            Status::Failed => "lỗi",
+            Status::Skipped => "bỏ qua",
+            Status::Missed => "bỏ lỡ",
+        }
+    }
+}
+
+impl Trigger {
+    pub fn vi(self) -> &'static str {
+        match self {
+            Trigger::Schedule => "theo lịch",
+            Trigger::Manual => "phát tay",
+            Trigger::Emergency => "khẩn cấp",
+            Trigger::CatchUp => "phát bù",
+        }
+    }
+}
+
+/// What is known about an airing when it is written.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NewAiring {
+    pub programme: Option<String>,
+    pub category: Option<String>,
+    pub priority: Priority,
+    pub trigger: Option<Trigger>,
+    pub item_path: Option<String>,
+    pub title: Option<String>,
+    pub content_hash: Option<String>,
+    pub scheduled_at: Option<DateTime<Utc>>,
+    pub planned: Option<Duration>,
+}
+
+/// One row of the log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Airing {
+    pub id: i64,
+    pub programme: Option<String>,
+    pub category: Option<String>,
+    pub priority: Priority,
+    pub trigger: Trigger,
+    pub item_path: Option<String>,
+    pub title: Option<String>,
+    pub content_hash: Option<String>,
+    pub scheduled_at: Option<DateTime<Utc>>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub planned: Option<Duration>,
+    pub played: Option<Duration>,
+    pub status: Status,
+    pub reason: Option<String>,
+}
+
+impl Airing {
+    /// The instant the airing belongs to: when it started, else when it was due.
+    pub fn at(&self) -> Option<DateTime<Utc>> {
+        self.started_at.or(self.scheduled_at)
+    }
+}
+
+/// Each schema step, applied in order; `PRAGMA user_version` counts the ones applied.
+const MIGRATIONS: &[&str] = &[
+    // 1: the airings table.
+    "CREATE TABLE airings (
+        id INTEGER PRIMARY KEY,
+        programme TEXT,
+        category TEXT,
+        priority TEXT NOT NULL DEFAULT 'normal',
+        trigger TEXT NOT NULL,
+        item_path TEXT,
+        title TEXT,
+        content_hash TEXT,
+        scheduled_at INTEGER,
+        started_at INTEGER,
+        ended_at INTEGER,
+        planned_ms INTEGER,
+        played_ms INTEGER,
+        status TEXT NOT NULL,
+        reason TEXT
+    );
+    CREATE INDEX airings_started ON airings(started_at);",
+    // 2: heartbeats (power-cut recovery), lookups by item and open rows, and the station's
+    // own events (start, stop, device lost) for `status` and `doctor`.
+    // `at` is when the airing belongs (its start, else when it was due): the one column
+    // exports, reports and month boundaries select and sort on.
+    "ALTER TABLE airings ADD COLUMN heartbeat_at INTEGER;
+    ALTER TABLE airings ADD COLUMN at INTEGER;
+    UPDATE airings SET at = COALESCE(started_at, scheduled_at);
+    CREATE INDEX airings_at ON airings(at, id);
+    CREATE INDEX airings_item ON airings(item_path, started_at);
+    CREATE INDEX airings_open ON airings(status) WHERE status = 'playing';
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        level TEXT NOT NULL,
+        message TEXT NOT NULL
+    );",
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// The airtime log of one station.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn from_ms(v: Option<i64>) -> Option<DateTime<Utc>> {
+    v.and_then(|m| Utc.timestamp_millis_opt(m).single())
+}
+
+fn dur_ms(d: Duration) -> i64 {
+    d.as_millis().min(i64::MAX as u128) as i64
+}
+
+impl Store {
+    /// Opens (creating if needed) the log at `path` for writing, migrating its schema.
+    pub fn open(path: &Path) -> Result<Store> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| Error::Folder {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        Self::open_with(path, SCHEMA_VERSION)
+    }
+
+    /// Opens at a given schema version (tests build "previous schema" files with this).
+    #[doc(hidden)]
+    pub fn open_with(path: &Path, version: i64) -> Result<Store> {
+        let db = |source| Error::Db {
+            path: path.to_path_buf(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(db)?;
+        conn.busy_timeout(Duration::from_secs(5)).map_err(db)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(db)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(db)?;
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store.migrate(version)?;
+        Ok(store)
+    }
+
+    /// Opens an existing log for reading only (export, report, log while the daemon runs).
+    pub fn open_readonly(path: &Path) -> Result<Store> {
+        let db = |source| Error::Db {
+            path: path.to_path_buf(),
+            source,
+        };
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(db)?;
+        conn.busy_timeout(Duration::from_secs(5)).map_err(db)?;
+        let store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        let v = store.version()?;
+        if v > SCHEMA_VERSION {
+            return Err(Error::TooNew {
+                path: path.to_path_buf(),
+                found: v,
+                known: SCHEMA_VERSION,
+            });
+        }
+        if v < SCHEMA_VERSION {
+            // An old file opened read-only: migrate a writable handle first.
+            drop(store);
+            drop(Store::open(path)?);
+            return Store::open_readonly(path);
+        }
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn db(&self) -> impl Fn(rusqlite::Error) -> Error + '_ {
+        move |source| Error::Db {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    pub fn version(&self) -> Result<i64> {
+        self.conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(self.db())
+    }
+
+    fn migrate(&mut self, target: i64) -> Result<()> {
+        let v = self.version()?;
+        if v > SCHEMA_VERSION {
+            return Err(Error::TooNew {
+                path: self.path.clone(),
+                found: v,
+                known: SCHEMA_VERSION,
+            });
+        }
+        let path = self.path.clone();
+        let db = move |source| Error::Db {
+            path: path.clone(),
+            source,
+        };
+        for (i, sql) in MIGRATIONS
+            .iter()
+            .enumerate()
+            .take(target as usize)
+            .skip(v as usize)
+        {
+            let tx = self.conn.transaction().map_err(&db)?;
+            tx.execute_batch(sql).map_err(&db)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)
+                .map_err(&db)?;
+            tx.commit().map_err(&db)?;
+        }
+        Ok(())
+    }
+
+    /// Writes an airing that starts now (`playing`); returns its id.
+    pub fn start(&self, a: &NewAiring, started_at: DateTime<Utc>) -> Result<i64> {
+        self.insert(a, Some(started_at), Status::Playing, None)
+    }
+
+    /// Writes an airing that never started (`skipped`, `missed`, `failed`) with its reason.
+    pub fn record(&self, a: &NewAiring, status: Status, reason: &str) -> Result<i64> {
+        self.insert(a, None, status, Some(reason))
+    }
+
+    fn insert(
+        &self,
+        a: &NewAiring,
+        started: Option<DateTime<Utc>>,
+        status: Status,
+        reason: Option<&str>,
+    ) -> Result<i64> {
+        self.conn
+            .execute(
+                "INSERT INTO airings (programme, category, priority, trigger, item_path, title, content_hash,
+                    scheduled_at, started_at, planned_ms, played_ms, status, reason, heartbeat_at, at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?9, COALESCE(?9, ?8))",
+                params![
+                    a.programme,
+                    a.category,
+                    a.priority.as_str(),
+                    a.trigger.unwrap_or(Trigger::Schedule).as_str(),
+                    a.item_path,
+                    a.title,
+                    a.content_hash,
+                    a.scheduled_at.map(ms),
+                    started.map(ms),
+                    a.planned.map(dur_ms),
+                    started.map(|_| 0i64),
+                    status.as_str(),
+                    reason,
+                ],
+            )
+            .map_err(self.db())?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Records the progress of an airing on air (called every [`HEARTBEAT`]).
+    pub fn heartbeat(&self, id: i64, played: Duration, at: DateTime<Utc>) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE airings SET played_ms = ?2, heartbeat_at = ?3 WHERE id = ?1 AND status = 'playing'",
+                params![id, dur_ms(played), ms(at)],
+            )
+            .map_err(self.db())?;
+        Ok(())
+    }
+
+    /// Closes an airing with its final status.
+    pub fn finish(
+        &self,
+        id: i64,
+        status: Status,
+        ended_at: DateTime<Utc>,
+        played: Duration,
+        reason: Option<&str>,
+    ) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE airings SET status = ?2, ended_at = ?3, played_ms = ?4, reason = ?5, heartbeat_at = ?3
+                 WHERE id = ?1 AND status = 'playing'",
+                params![id, status.as_str(), ms(ended_at), dur_ms(played), reason],
+            )
+            .map_err(self.db())?;
+        Ok(())
+    }
+
+    /// Closes every row a crash left `playing` as `interrupted`, its played duration the
+    /// last heartbeat's. Called once when the daemon starts; returns how many.
+    pub fn recover(&self) -> Result<usize> {
+        self.conn
+            .execute(
+                "UPDATE airings SET status = 'interrupted',
+                    reason = 'daemon stopped unexpectedly',
+                    ended_at = COALESCE(heartbeat_at, started_at)
+                 WHERE status = 'playing'",
+                [],
+            )
+            .map_err(self.db())
+    }
+
+    /// A station event (daemon start, device lost, …) for `status` and `doctor`.
+    pub fn event(&self, at: DateTime<Utc>, level: &str, message: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO events (at, level, message) VALUES (?1, ?2, ?3)",
+                params![ms(at), level, message],
+            )
+            .map_err(self.db())?;
+        Ok(())
+    }
+
+    /// The latest event at `level`, if any.
+    pub fn last_event(&self, level: &str) -> Result<Option<(DateTime<Utc>, String)>> {
+        self.conn
+            .query_row(
+                "SELECT at, message FROM events WHERE level = ?1 ORDER BY id DESC LIMIT 1",
+                [level],
+                |r| Ok((from_ms(r.get(0)?).unwrap_or_default(), r.get(1)?)),
+            )
+            .optional()
+            .map_err(self.db())
+    }
+
+    /// When each item last went to air (for `rotate`), by item path.
+    pub fn last_aired(&self) -> Result<std::collections::HashMap<String, DateTime<Utc>>> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT item_path, MAX(started_at) FROM airings
+                 WHERE item_path IS NOT NULL AND started_at IS NOT NULL AND status IN ('completed', 'interrupted', 'playing')
+                 GROUP BY item_path",
+            )
+            .map_err(self.db())?;
+        let rows = st
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, from_ms(r.get(1)?))))
+            .map_err(self.db())?;
+        let mut out = std::collections::HashMap::new();
+        for r in rows {
+            let (p, t) = r.map_err(self.db())?;
+            if let Some(t) = t {
+                out.insert(p, t);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Streams the airings whose time (start, else schedule) is in `[from, to)`, oldest
+    /// first, optionally of one category, without holding them all in memory.
+    pub fn each_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        category: Option<&str>,
+        mut f: impl FnMut(Airing) -> std::io::Result<()>,
+    ) -> std::result::Result<(), EachError> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT * FROM airings
+                 WHERE at >= ?1 AND at < ?2 AND (?3 IS NULL OR category = ?3)
+                 ORDER BY at, id",
+            )
+            .map_err(|e| EachError::Store(self.db()(e)))?;
+        let mut rows = st
+            .query(params![ms(from), ms(to), category])
+            .map_err(|e| EachError::Store(self.db()(e)))?;
+        while let Some(r) = rows.next().map_err(|e| EachError::Store(self.db()(e)))? {
+            let a = airing(r).map_err(|e| EachError::Store(self.db()(e)))?;
+            f(a).map_err(EachError::Io)?;
+        }
+        Ok(())
+    }
+
+    /// The latest `n` airings, oldest first.
+    pub fn tail(&self, n: usize) -> Result<Vec<Airing>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT * FROM (SELECT * FROM airings ORDER BY id DESC LIMIT ?1) ORDER BY id")
+            .map_err(self.db())?;
+        let rows = st.query_map([n as i64], airing).map_err(self.db())?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(self.db())
+    }
+
+    /// Airings with an id above `id` or still playing, oldest first (for `log --follow`).
+    pub fn since(&self, id: i64) -> Result<Vec<Airing>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT * FROM airings WHERE id > ?1 ORDER BY id")
+            .map_err(self.db())?;
+        let rows = st.query_map([id], airing).map_err(self.db())?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(self.db())
+    }
+
+    pub fn get(&self, id: i64) -> Result<Option<Airing>> {
+        self.conn
+            .query_row("SELECT * FROM airings WHERE id = ?1", [id], airing)
+            .optional()
+            .map_err(self.db())
+    }
+
+    pub fn count(&self) -> Result<i64> {
+        self.conn
+            .query_row("SELECT COUNT(*) FROM airings", [], |r| r.get(0))
+            .map_err(self.db())
+    }
+
+    /// `PRAGMA integrity_check`: "ok" when the file is sound.
+    pub fn integrity(&self) -> Result<String> {
+        self.conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .map_err(self.db())
+    }
+
+    /// Runs `f` inside one transaction (bulk inserts in tests and benchmarks).
+    pub fn batch<T>(&mut self, f: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
+        self.conn.execute_batch("BEGIN").map_err(self.db())?;
+        match f(self) {
+            Ok(v) => {
+                self.conn.execute_batch("COMMIT").map_err(self.db())?;
+                Ok(v)
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+}
+
+/// A streaming read failed in the store or in what the rows were written to.
+#[derive(Debug, thiserror::Error)]
+pub enum EachError {
+    #[error(transparent)]
+    Store(#[from] Error),
+    #[error(transparent)]
+    Io(std::io::Error),
+}
+
+fn airing(r: &Row<'_>) -> rusqlite::Result<Airing> {
+    let status: String = r.get("status")?;
+    let trigger: String = r.get("trigger")?;
+    let priority: String = r.get("priority")?;
+    Ok(Airing {
+        id: r.get("id")?,
+        programme: r.get("programme")?,
+        category: r.get("category")?,
+        priority: Priority::parse(&priority).unwrap_or_default(),
+        trigger: Trigger::parse(&trigger).unwrap_or(Trigger::Schedule),
+        item_path: r.get("item_path")?,
+        title: r.get("title")?,
+        content_hash: r.get("content_hash")?,
+        scheduled_at: from_ms(r.get("scheduled_at")?),
+        started_at: from_ms(r.get("started_at")?),
+        ended_at: from_ms(r.get("ended_at")?),
+        planned: r
+            .get::<_, Option<i64>>("planned_ms")?
+            .map(|v| Duration::from_millis(v.max(0) as u64)),
+        played: r
+            .get::<_, Option<i64>>("played_ms")?
+            .map(|v| Duration::from_millis(v.max(0) as u64)),
+        status: Status::parse(&status).unwrap_or(Status::Failed),
+        reason: r.get("reason")?,
+    })
+}
+
+/// The live log of a station: `STATE/airtime.db`.
+pub fn live_path(config: &crate::config::Config) -> PathBuf {
+    config.paths.state.join(FILE_NAME)
+}
