@@ -32,6 +32,7 @@ fn main() {
                 valid_until: Some(from + chrono::Duration::days(i as i64 * 3 + 60)),
                 priority: loaxa::config::Priority::Normal,
                 hash: format!("{i:064x}"),
+                gain_db: 0.0,
             }
         })
         .collect();

@@ -29,8 +29,24 @@ say "cchc/2026-11-20 Bản tin CCHC số 1.mp3" \
   "Bản tin cải cách hành chính. Từ tháng mười hai, người dân có thể nộp hồ sơ cấp giấy khai sinh trực tuyến trên Cổng dịch vụ công quốc gia."
 say "cchc/Một cửa liên thông.mp3" \
   "Bộ phận một cửa của xã tiếp nhận hồ sơ vào sáng thứ hai đến sáng thứ bảy hằng tuần."
-say "dich-vu-cong/Hướng dẫn nộp hồ sơ trực tuyến.mp3" \
+say "dich-vu-cong/2026-11-02 Hướng dẫn nộp hồ sơ trực tuyến.mp3" \
   "Hướng dẫn: để nộp hồ sơ trực tuyến, bà con truy cập Cổng dịch vụ công và đăng nhập bằng tài khoản định danh điện tử."
 say "dich-vu-cong/Bưu chính công ích.mp3" \
   "Bưu điện xã nhận hồ sơ và trả kết quả thủ tục hành chính tận nhà qua dịch vụ bưu chính công ích."
+# Sidecars: a title and a validity window the file name does not give.
+cat > "cchc/Một cửa liên thông.yaml" <<'YAML'
+# Tệp đi kèm (sidecar): tên bài và thời hạn phát cho "Một cửa liên thông.mp3".
+title: "Bộ phận một cửa: giờ tiếp nhận hồ sơ"
+valid_from: 2026-11-01
+valid_until: 2027-12-31
+note: "Đọc lại mỗi khi giờ làm việc thay đổi."
+YAML
+cat > "dich-vu-cong/Bưu chính công ích.yaml" <<'YAML'
+title: "Bưu chính công ích: nhận và trả hồ sơ tại nhà"
+valid_from: 2026-11-01
+valid_until: 2027-12-31
+YAML
+printf 'title: "Nhạc hiệu mở đầu"\n' > nhac-hieu/mo-dau.yaml
+printf 'title: "Nhạc hiệu kết thúc"\n' > nhac-hieu/ket-thuc.yaml
+printf 'title: "Còi báo động"\n' > nhac-hieu/canh-bao.yaml
 echo "demo audio written under $(pwd)"

@@ -28,6 +28,16 @@ pub fn datetime_vi(t: DateTime<Utc>, tz: Tz) -> String {
     format!("{} {}", weekday_vi(l.weekday()), l.format("%d/%m/%Y %H:%M"))
 }
 
+/// A length as the operator reads it on a player: `0:09`, `12:05`, `1:02:03`.
+pub fn clock_len(d: std::time::Duration) -> String {
+    let s = d.as_secs_f64().round() as u64;
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    } else {
+        format!("{}:{:02}", s / 60, s % 60)
+    }
+}
+
 /// RFC 3339 with the station's offset, e.g. `2026-12-01T05:30:00+07:00`.
 pub fn rfc3339(t: DateTime<Utc>, tz: Tz) -> String {
     t.with_timezone(&tz)

@@ -9,7 +9,6 @@ use clap::{Parser, Subcommand};
 
 use loaxa::airtime::{export, report};
 use loaxa::commands::{self, airtime, plan, EXIT_INVALID};
-use loaxa::local;
 
 #[derive(Parser)]
 #[command(
@@ -49,6 +48,17 @@ enum Command {
         until: Option<String>,
         #[arg(long, value_enum, default_value = "text")]
         format: plan::Format,
+    },
+    /// List every file in the hot folders with its state (ready, settling, rejected…).
+    Library {
+        /// Only this category.
+        #[arg(long)]
+        category: Option<String>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: commands::library::Format,
+        /// Measure loudness and exact length now for files not yet analysed.
+        #[arg(long)]
+        analyse: bool,
     },
     /// Export the airtime log (default: this month) as CSV, JSON lines or XLSX.
     Export {
@@ -120,54 +130,16 @@ fn main() -> ExitCode {
             days,
             until,
             format,
-        } => (|| {
-            let Some(config) = commands::load_checked(&cli.config, now, &mut err, false) else {
-                return EXIT_INVALID;
-            };
-            let tz = config.station.timezone;
-            let parse =
-                |s: &str, what: &str, err: &mut dyn Write| match local::parse_datetime(s, tz) {
-                    Ok(t) => Some(t),
-                    Err(e) => {
-                        let _ = writeln!(err, "error: --{what}: {e}");
-                        None
-                    }
-                };
-            let from = match from {
-                Some(s) => match parse(&s, "from", &mut err) {
-                    Some(t) => t,
-                    None => return EXIT_INVALID,
-                },
-                None => now,
-            };
-            let until = match until {
-                Some(s) => match parse(&s, "until", &mut err) {
-                    Some(t) => t,
-                    None => return EXIT_INVALID,
-                },
-                None => from + chrono::Duration::days(days.unwrap_or(7) as i64),
-            };
-            if until <= from {
-                let _ = writeln!(err, "error: the end of the plan is not after its start — give a later --until or a positive --days");
-                return EXIT_INVALID;
-            }
-            match plan::print(
-                &config,
-                from,
-                until,
-                &[],
-                &Default::default(),
-                format,
-                &mut out,
-            ) {
-                Ok(()) => commands::EXIT_OK,
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => commands::EXIT_OK,
-                Err(e) => {
-                    let _ = writeln!(err, "error: {e}");
-                    EXIT_INVALID
-                }
-            }
-        })(),
+        } => commands::plan::plan_cmd(
+            &cli.config,
+            from.as_deref(),
+            days,
+            until.as_deref(),
+            format,
+            now,
+            &mut out,
+            &mut err,
+        ),
         Command::Export {
             from,
             to,
@@ -209,6 +181,22 @@ fn main() -> ExitCode {
                     output,
                     db,
                 },
+                now,
+                &mut out,
+                &mut err,
+            ),
+        },
+        Command::Library {
+            category,
+            format,
+            analyse,
+        } => match config(&cli.config, &mut err) {
+            None => EXIT_INVALID,
+            Some(c) => commands::library::library_cmd(
+                &c,
+                category.as_deref(),
+                format,
+                analyse,
                 now,
                 &mut out,
                 &mut err,

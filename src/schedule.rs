@@ -115,6 +115,8 @@ pub struct Candidate {
     /// Sidecar `priority: priority` items go to the front of the next programme.
     pub priority: Priority,
     pub hash: String,
+    /// Gain (dB) that brings the item to its category's loudness target.
+    pub gain_db: f64,
 }
 
 impl Candidate {
@@ -226,23 +228,26 @@ pub fn running_order(
             }
         }
         match &seg.kind {
-            SegmentKind::Jingle(f) | SegmentKind::File(f) => run.entries.push(Entry {
-                kind: if matches!(seg.kind, SegmentKind::Jingle(_)) {
-                    EntryKind::Jingle
-                } else {
-                    EntryKind::File
-                },
-                path: f.clone(),
-                title: crate::config::nfc(
-                    &f.file_stem()
-                        .map(|s| s.to_string_lossy().into_owned())
-                        .unwrap_or_default(),
-                ),
-                duration: fixed_len(f),
-                category: None,
-                id: None,
-                hash: None,
-            }),
+            SegmentKind::Jingle(f) | SegmentKind::File(f) => {
+                // A fixed file the library knows (jingles live in a category folder) takes
+                // its title and identity from there.
+                let known = items.iter().find(|c| &c.path == f);
+                run.entries.push(Entry {
+                    kind: if matches!(seg.kind, SegmentKind::Jingle(_)) {
+                        EntryKind::Jingle
+                    } else {
+                        EntryKind::File
+                    },
+                    path: f.clone(),
+                    title: known
+                        .map(|c| c.title.clone())
+                        .unwrap_or_else(|| crate::library::meta::title_from_name(f)),
+                    duration: known.map(|c| c.duration).or_else(|| fixed_len(f)),
+                    category: None,
+                    id: known.map(|c| c.id.clone()),
+                    hash: known.map(|c| c.hash.clone()),
+                })
+            }
             SegmentKind::Category { key, pick, count } => {
                 let mut pool: Vec<&Candidate> = items
                     .iter()

@@ -94,3 +94,81 @@ fn the_example_targets_come_from_the_plan_seeds() {
     }
     assert!(n >= 2);
 }
+
+#[test]
+fn the_text_plan_of_a_fixed_week_is_pinned() {
+    let s = Station::example();
+    let out = s.run(&["plan", "--from", "2026-11-30", "--days", "7"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let want =
+        std::fs::read_to_string(repo().join("tests/fixtures/plan-week-2026-11-30.txt")).unwrap();
+    let got = stdout(&out);
+    if got != want {
+        for (i, (g, w)) in got.lines().zip(want.lines()).enumerate() {
+            assert_eq!(g, w, "line {}", i + 1);
+        }
+        assert_eq!(got.lines().count(), want.lines().count());
+    }
+}
+
+#[test]
+fn json_items_come_from_the_library_and_rotate() {
+    let s = Station::example();
+    let out = s.run(&[
+        "plan",
+        "--from",
+        "2026-11-30",
+        "--days",
+        "7",
+        "--format",
+        "json",
+    ]);
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let sunday = lines
+        .iter()
+        .find(|l| l["programme"] == "Điểm tin cuối tuần")
+        .unwrap();
+    let items = sunday["items"].as_array().unwrap();
+    let titles: Vec<&str> = items.iter().map(|i| i["title"].as_str().unwrap()).collect();
+    assert_eq!(
+        titles,
+        vec![
+            "Nhạc hiệu mở đầu",
+            "Bản tin CCHC số 1",
+            "Bộ phận một cửa: giờ tiếp nhận hồ sơ",
+            "Bưu chính công ích: nhận và trả hồ sơ tại nhà",
+            "Nhạc hiệu kết thúc"
+        ]
+    );
+    assert_eq!(items[1]["path"], "cchc/2026-11-20 Bản tin CCHC số 1.mp3");
+    assert_eq!(items[1]["duration_ms"], 9806);
+    // rotate: consecutive public-service picks differ
+    let dvc: Vec<&str> = lines
+        .iter()
+        .flat_map(|l| l["items"].as_array().unwrap().iter())
+        .filter(|i| i["category"] == "dich-vu-cong")
+        .map(|i| i["title"].as_str().unwrap())
+        .collect();
+    assert!(dvc.len() > 10);
+    assert!(dvc.windows(2).all(|w| w[0] != w[1]), "{dvc:?}");
+    // After the CCHC item expires (19 Jan 2027), `newest` falls back to the other one.
+    let out = s.run(&[
+        "plan",
+        "--from",
+        "2027-01-19",
+        "--days",
+        "7",
+        "--format",
+        "json",
+    ]);
+    let cchc: Vec<String> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|l| l["programme"] == "Chuyên mục Cải cách hành chính")
+        .map(|l| l["items"][1]["title"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(cchc, vec!["Bộ phận một cửa: giờ tiếp nhận hồ sơ"; 2]);
+}

@@ -2,6 +2,7 @@
 //! person asked for and returns the process exit code. `main.rs` only parses arguments.
 
 pub mod airtime;
+pub mod library;
 pub mod plan;
 
 use std::cell::RefCell;

@@ -7,7 +7,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::config::{format_duration, Config};
+use crate::config::Config;
 use crate::local;
 use crate::schedule::{self, Candidate, EntryKind, Planned, Shortfall};
 
@@ -15,6 +15,66 @@ use crate::schedule::{self, Candidate, EntryKind, Planned, Shortfall};
 pub enum Format {
     Text,
     Json,
+}
+
+/// `loaxa plan`: checks the config, looks at the library and the log, prints the plan.
+#[allow(clippy::too_many_arguments)]
+pub fn plan_cmd(
+    path: &Path,
+    from: Option<&str>,
+    days: Option<u32>,
+    until: Option<&str>,
+    format: Format,
+    now: DateTime<Utc>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32 {
+    let Some(config) = super::load_checked(path, now, err, false) else {
+        return super::EXIT_INVALID;
+    };
+    let tz = config.station.timezone;
+    let parse = |s: Option<&str>, what: &str, err: &mut dyn Write| match s
+        .map(|s| local::parse_datetime(s, tz))
+        .transpose()
+    {
+        Ok(t) => Ok(t),
+        Err(e) => {
+            let _ = writeln!(err, "error: --{what}: {e}");
+            Err(())
+        }
+    };
+    let Ok(from) = parse(from, "from", err).map(|t| t.unwrap_or(now)) else {
+        return super::EXIT_INVALID;
+    };
+    let Ok(until) = parse(until, "until", err)
+        .map(|t| t.unwrap_or(from + chrono::Duration::days(days.unwrap_or(7) as i64)))
+    else {
+        return super::EXIT_INVALID;
+    };
+    if until <= from {
+        let _ = writeln!(err, "error: the end of the plan is not after its start — give a later --until or a positive --days");
+        return super::EXIT_INVALID;
+    }
+    let lib = crate::library::Library::snapshot(&config, now, false);
+    let history = crate::airtime::Store::open_readonly(&crate::airtime::live_path(&config))
+        .and_then(|s| s.last_aired())
+        .unwrap_or_default();
+    match print(
+        &config,
+        from,
+        until,
+        &lib.candidates(),
+        &history,
+        format,
+        out,
+    ) {
+        Ok(()) => super::EXIT_OK,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => super::EXIT_OK,
+        Err(e) => {
+            let _ = writeln!(err, "error: {e}");
+            super::EXIT_INVALID
+        }
+    }
 }
 
 /// Prints the plan for `[from, until)`.
@@ -120,7 +180,7 @@ fn text(
         let len = if total.is_zero() {
             String::new()
         } else {
-            format!(", {}", format_duration(total))
+            format!(", {}", local::clock_len(total))
         };
         writeln!(
             out,
@@ -137,7 +197,7 @@ fn text(
             };
             let d = e
                 .duration
-                .map(format_duration)
+                .map(local::clock_len)
                 .unwrap_or_else(|| "?".into());
             writeln!(out, "         · {} ({d}) — {what}", e.title)?;
         }

@@ -1,3 +1,958 @@
 //! The audio library: hot folders turned into a trustworthy list of airable items.
+//!
+//! A file goes through: *settling* (its size and mtime must stay unchanged for `settle`,
+//! so a file still being copied is never used) → a fast *header probe* and content hash
+//! (its state is then known) → a *full analysis* in the background (exact length,
+//! corruption, loudness). A file is never moved, changed or deleted; a bad one is
+//! *rejected* with a reason, once, in one log line, and probed again when it changes.
+//!
+//! This type holds no threads: the caller feeds it paths and times (`scan`, `touch`,
+//! `tick`) and runs analyses where it likes. The daemon wires it to a watcher and a
+//! low-priority analysis thread (`watch.rs`); the CLI uses it one-shot (`snapshot`).
 
+pub mod index;
+pub mod meta;
 pub mod probe;
+pub mod watch;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+
+use self::index::{Cached, Index};
+use self::meta::ReadSidecar;
+use self::probe::{Analysis, Header, Rejection};
+use crate::config::{nfc, Config, Priority};
+use crate::local;
+use crate::schedule::Candidate;
+
+/// Shorter items are rejected: a real bulletin or jingle lasts longer.
+pub const MIN_LENGTH: Duration = Duration::from_secs(1);
+/// Items whose peak stays below this are silent recordings.
+pub const SILENT_DB: f64 = -50.0;
+/// Loudness normalisation never pushes a peak above this.
+pub const PEAK_CEILING_DB: f64 = -1.0;
+
+/// An item's state, as `loaxa library` shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    Ready,
+    Settling,
+    NotYetValid,
+    Expired,
+    Rejected,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Ready => "ready",
+            State::Settling => "settling",
+            State::NotYetValid => "not_yet_valid",
+            State::Expired => "expired",
+            State::Rejected => "rejected",
+        }
+    }
+}
+
+/// Something the daemon may act on.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// A file (or a new version of it) became airable.
+    Ready { id: String, category: String },
+    /// A file disappeared (deleted or renamed away).
+    Gone { id: String },
+    /// A file was rejected.
+    Rejected { id: String, reason: String },
+}
+
+#[derive(Debug, Clone)]
+enum Stage {
+    Settling,
+    Probed(Box<Probed>),
+    Rejected(Rejection),
+}
+
+#[derive(Debug, Clone)]
+struct Probed {
+    hash: String,
+    header: Header,
+    analysis: Option<Analysis>,
+    sidecar: Result<Option<ReadSidecar>, String>,
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    path: PathBuf,
+    category: String,
+    size: u64,
+    mtime_ns: i64,
+    /// When this size/mtime was first observed (settling counts from here).
+    since: DateTime<Utc>,
+    /// When this content arrived (validity starts here when nothing else says).
+    arrived: DateTime<Utc>,
+    stage: Stage,
+}
+
+#[derive(Debug, Clone)]
+struct Cat {
+    key: String,
+    folder: PathBuf,
+    priority: Priority,
+    max_age: Option<Duration>,
+    max_length: Option<Duration>,
+    loudness: f64,
+    gain_db: f64,
+}
+
+/// One item as listed by `loaxa library` (and its JSON line).
+#[derive(Debug, Clone, Serialize)]
+pub struct ItemView {
+    /// Relative to the audio folder, NFC.
+    pub path: String,
+    pub category: String,
+    pub title: String,
+    pub duration_ms: Option<u64>,
+    pub lufs: Option<f64>,
+    pub peak_db: Option<f64>,
+    pub valid_from: Option<String>,
+    pub valid_until: Option<String>,
+    pub state: State,
+    pub reason: Option<String>,
+    pub codec: Option<String>,
+    pub hash: Option<String>,
+}
+
+/// What an airable file is, judged against its category.
+#[derive(Debug, Clone)]
+struct Airable {
+    title: String,
+    duration: Duration,
+    valid_from: DateTime<Utc>,
+    valid_until: Option<DateTime<Utc>>,
+    priority: Priority,
+    gain_db: f64,
+    /// Still waiting for something before it may air (length, loudness).
+    waiting: Option<String>,
+}
+
+pub struct Library {
+    audio: PathBuf,
+    settle: Duration,
+    tz: Tz,
+    wait_for_loudness: bool,
+    cats: Vec<Cat>,
+    entries: BTreeMap<String, Entry>,
+    cache: HashMap<String, Cached>,
+    index: Index,
+}
+
+fn mtime_ns(m: &std::fs::Metadata) -> i64 {
+    m.modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
+}
+
+/// The id of a file: its path relative to the audio folder, NFC, `/`-separated.
+pub fn rel_id(audio: &Path, path: &Path) -> String {
+    nfc(&path.strip_prefix(audio).unwrap_or(path).to_string_lossy())
+}
+
+impl Library {
+    /// Opens the library of `config`, with its index cache in the state folder (in memory
+    /// when the state folder cannot be written).
+    pub fn open(config: &Config) -> Library {
+        let path = config.paths.state.join(index::FILE_NAME);
+        let index = match Index::open(&path) {
+            Ok(i) => i,
+            Err(e) => {
+                tracing::warn!("library index {} cannot be opened ({e}); keeping it in memory, every start will probe again", path.display());
+                Index::in_memory()
+            }
+        };
+        let cache = index.load().unwrap_or_default();
+        let mut lib = Library {
+            audio: config.paths.audio.clone(),
+            settle: config.library.settle,
+            tz: config.station.timezone,
+            wait_for_loudness: config.library.wait_for_loudness,
+            cats: vec![],
+            entries: BTreeMap::new(),
+            cache,
+            index,
+        };
+        lib.set_config(config);
+        lib
+    }
+
+    /// Takes a reloaded config (categories, settle, limits). Call `scan` afterwards.
+    pub fn set_config(&mut self, config: &Config) {
+        self.audio = config.paths.audio.clone();
+        self.settle = config.library.settle;
+        self.tz = config.station.timezone;
+        self.wait_for_loudness = config.library.wait_for_loudness;
+        self.cats = config
+            .categories
+            .iter()
+            .map(|c| Cat {
+                key: c.key.clone(),
+                folder: c.folder.clone(),
+                priority: c.priority,
+                max_age: c.max_age,
+                max_length: c.max_length,
+                loudness: c.loudness,
+                gain_db: c.gain_db,
+            })
+            .collect();
+        // Deepest folders first, so a category nested in another's folder wins its files.
+        self.cats
+            .sort_by_key(|c| std::cmp::Reverse(c.folder.components().count()));
+    }
+
+    pub fn audio_dir(&self) -> &Path {
+        &self.audio
+    }
+
+    /// The category folders (for the watcher).
+    pub fn folders(&self) -> Vec<PathBuf> {
+        self.cats.iter().map(|c| c.folder.clone()).collect()
+    }
+
+    fn category_of(&self, path: &Path) -> Option<&Cat> {
+        self.cats.iter().find(|c| path.starts_with(&c.folder))
+    }
+
+    /// Walks every category folder; new and changed files start settling, vanished ones
+    /// go. Files the cache knows unchanged are known at once.
+    pub fn scan(&mut self, now: DateTime<Utc>) -> Vec<Change> {
+        let mut found: Vec<(PathBuf, std::fs::Metadata)> = vec![];
+        for c in &self.cats {
+            walk(&c.folder, &mut found);
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut changes = vec![];
+        for (path, md) in found {
+            let id = rel_id(&self.audio, &path);
+            if seen.insert(id.clone()) {
+                changes.extend(self.observe(id, path, &md, now));
+            }
+        }
+        let gone: Vec<String> = self
+            .entries
+            .keys()
+            .filter(|k| !seen.contains(*k))
+            .cloned()
+            .collect();
+        for id in gone {
+            changes.extend(self.forget(&id));
+        }
+        changes
+    }
+
+    /// Records what the file system shows for one file.
+    fn observe(
+        &mut self,
+        id: String,
+        path: PathBuf,
+        md: &std::fs::Metadata,
+        now: DateTime<Utc>,
+    ) -> Vec<Change> {
+        let Some(cat) = self.category_of(&path).map(|c| c.key.clone()) else {
+            return vec![];
+        };
+        let (size, mt) = (md.len(), mtime_ns(md));
+        if let Some(e) = self.entries.get_mut(&id) {
+            if e.size == size && e.mtime_ns == mt && e.category == cat {
+                return vec![];
+            }
+            // Changed: settle again, keep its arrival until the content proves new.
+            e.size = size;
+            e.mtime_ns = mt;
+            e.since = now;
+            e.category = cat;
+            e.path = path;
+            e.stage = Stage::Settling;
+            return vec![];
+        }
+        let cached = self
+            .cache
+            .get(&id)
+            .filter(|c| c.size == size && c.mtime_ns == mt)
+            .cloned();
+        let arrived = self.cache.get(&id).map(|c| c.arrived).unwrap_or(now);
+        let stage = match cached {
+            Some(Cached {
+                reject: Some(r), ..
+            }) => Stage::Rejected(r),
+            Some(Cached {
+                hash: Some(hash),
+                header: Some(header),
+                analysis,
+                ..
+            }) => Stage::Probed(Box::new(Probed {
+                hash,
+                header,
+                analysis,
+                sidecar: read_meta(&path, self.tz),
+            })),
+            _ => Stage::Settling,
+        };
+        let known = !matches!(stage, Stage::Settling);
+        self.entries.insert(
+            id.clone(),
+            Entry {
+                path,
+                category: cat.clone(),
+                size,
+                mtime_ns: mt,
+                since: now,
+                arrived,
+                stage,
+            },
+        );
+        if known {
+            self.judge_change(&id)
+        } else {
+            vec![]
+        }
+    }
+
+    fn forget(&mut self, id: &str) -> Vec<Change> {
+        if self.entries.remove(id).is_some() {
+            let _ = self.index.remove(id);
+            self.cache.remove(id);
+            tracing::info!("library: {id} is gone");
+            vec![Change::Gone { id: id.to_string() }]
+        } else {
+            vec![]
+        }
+    }
+
+    /// The watcher saw something happen at `path` (file, folder or sidecar).
+    pub fn touch(&mut self, path: &Path, now: DateTime<Utc>) -> Vec<Change> {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let lower = name.to_lowercase();
+        if lower.ends_with(".yaml") || lower.ends_with(".yml") {
+            return self.sidecar_changed(path);
+        }
+        match std::fs::metadata(path) {
+            Ok(md) if md.is_dir() => {
+                let mut found = vec![];
+                walk(path, &mut found);
+                let mut ch = vec![];
+                for (p, md) in found {
+                    let id = rel_id(&self.audio, &p);
+                    ch.extend(self.observe(id, p, &md, now));
+                }
+                ch
+            }
+            Ok(md) if !meta::ignored(&name) => {
+                self.observe(rel_id(&self.audio, path), path.to_path_buf(), &md, now)
+            }
+            Ok(_) => vec![],
+            Err(_) => {
+                // Gone: the file, or a folder and everything under it.
+                let id = rel_id(&self.audio, path);
+                let prefix = format!("{id}/");
+                let gone: Vec<String> = self
+                    .entries
+                    .keys()
+                    .filter(|k| **k == id || k.starts_with(&prefix))
+                    .cloned()
+                    .collect();
+                gone.iter().flat_map(|g| self.forget(g)).collect()
+            }
+        }
+    }
+
+    fn sidecar_changed(&mut self, sidecar: &Path) -> Vec<Change> {
+        let stem = sidecar.with_extension("");
+        let ids: Vec<String> = self
+            .entries
+            .iter()
+            .filter(|(_, e)| e.path.with_extension("") == stem)
+            .map(|(k, _)| k.clone())
+            .collect();
+        let mut ch = vec![];
+        for id in ids {
+            let tz = self.tz;
+            if let Some(e) = self.entries.get_mut(&id) {
+                if let Stage::Probed(p) = &mut e.stage {
+                    p.sidecar = read_meta(&e.path, tz);
+                }
+            }
+            ch.extend(self.judge_change(&id));
+        }
+        ch
+    }
+
+    /// Re-checks settling files; probes those that have settled. Returns what changed.
+    pub fn tick(&mut self, now: DateTime<Utc>) -> Vec<Change> {
+        let mut ch = vec![];
+        let mut ready = vec![];
+        let settling: Vec<String> = self
+            .entries
+            .iter()
+            .filter(|(_, e)| matches!(e.stage, Stage::Settling))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for id in settling {
+            let e = self.entries.get_mut(&id).expect("listed");
+            match std::fs::metadata(&e.path) {
+                Err(_) => ch.extend(self.forget(&id)),
+                Ok(md) => {
+                    let (size, mt) = (md.len(), mtime_ns(&md));
+                    if size != e.size || mt != e.mtime_ns {
+                        e.size = size;
+                        e.mtime_ns = mt;
+                        e.since = now;
+                    } else if now - e.since
+                        >= chrono::Duration::from_std(self.settle).unwrap_or_default()
+                    {
+                        ready.push(id);
+                    }
+                }
+            }
+        }
+        ch.extend(self.probe(ready, now));
+        ch
+    }
+
+    /// Header probe + hash of settled files, in parallel over the machine's cores.
+    fn probe(&mut self, ids: Vec<String>, now: DateTime<Utc>) -> Vec<Change> {
+        if ids.is_empty() {
+            return vec![];
+        }
+        let jobs: Vec<(String, PathBuf, u64, i64)> = ids
+            .iter()
+            .filter_map(|id| {
+                self.entries
+                    .get(id)
+                    .map(|e| (id.clone(), e.path.clone(), e.size, e.mtime_ns))
+            })
+            .collect();
+        let tz = self.tz;
+        let results = parallel(&jobs, |(_, path, _, _)| probe_file(path, tz));
+        let mut ch = vec![];
+        let index = &self.index;
+        let entries = &mut self.entries;
+        let cache = &mut self.cache;
+        let mut judged = vec![];
+        index.batch(|index| {
+            for ((id, path, size, mt), result) in jobs.into_iter().zip(results) {
+                let Some(e) = entries.get_mut(&id) else {
+                    continue;
+                };
+                // Changed while we probed: settle again.
+                let now_md = std::fs::metadata(&path).ok();
+                if now_md.as_ref().map(|m| (m.len(), mtime_ns(m))) != Some((size, mt)) {
+                    e.since = now;
+                    if let Some(m) = now_md {
+                        e.size = m.len();
+                        e.mtime_ns = mtime_ns(&m);
+                    }
+                    continue;
+                }
+                let old_hash = cache.get(&id).and_then(|c| c.hash.clone());
+                let c = match result {
+                    Ok((header, hash, sidecar)) => {
+                        // New content arrived when it last changed (it has been stable since).
+                        if old_hash.as_deref() != Some(hash.as_str()) && old_hash.is_some() {
+                            e.arrived = e.since;
+                        }
+                        let c = Cached {
+                            size,
+                            mtime_ns: mt,
+                            arrived: e.arrived,
+                            hash: Some(hash.clone()),
+                            header: Some(header.clone()),
+                            reject: None,
+                            analysis: None,
+                        };
+                        e.stage = Stage::Probed(Box::new(Probed {
+                            hash,
+                            header,
+                            analysis: None,
+                            sidecar,
+                        }));
+                        c
+                    }
+                    Err(r) => {
+                        e.stage = Stage::Rejected(r.clone());
+                        Cached {
+                            size,
+                            mtime_ns: mt,
+                            arrived: e.arrived,
+                            hash: None,
+                            header: None,
+                            reject: Some(r),
+                            analysis: None,
+                        }
+                    }
+                };
+                let _ = index.save(&id, &c);
+                cache.insert(id.clone(), c);
+                judged.push(id);
+            }
+        });
+        for id in judged {
+            ch.extend(self.judge_change(&id));
+        }
+        ch
+    }
+
+    /// Logs and reports what a settled or re-read entry now is.
+    fn judge_change(&self, id: &str) -> Vec<Change> {
+        let Some(e) = self.entries.get(id) else {
+            return vec![];
+        };
+        match self.judge(e) {
+            Err(r) => {
+                tracing::warn!("library: rejected {}: {}", e.path.display(), r.message);
+                vec![Change::Rejected {
+                    id: id.to_string(),
+                    reason: r.message,
+                }]
+            }
+            Ok(a) if a.waiting.is_none() => vec![Change::Ready {
+                id: id.to_string(),
+                category: e.category.clone(),
+            }],
+            Ok(_) => vec![],
+        }
+    }
+
+    /// Items waiting for the full analysis, most urgent first: unknown length, emergency
+    /// category, newest.
+    pub fn analysis_jobs(&self) -> Vec<Job> {
+        let mut jobs: Vec<(u8, DateTime<Utc>, Job)> = self
+            .entries
+            .iter()
+            .filter_map(|(id, e)| match &e.stage {
+                Stage::Probed(p) if p.analysis.is_none() => {
+                    let urgent = if p.header.duration.is_none() {
+                        0
+                    } else if self
+                        .cats
+                        .iter()
+                        .any(|c| c.key == e.category && c.priority == Priority::Emergency)
+                    {
+                        1
+                    } else {
+                        2
+                    };
+                    Some((
+                        urgent,
+                        e.arrived,
+                        Job {
+                            id: id.clone(),
+                            path: e.path.clone(),
+                            size: e.size,
+                            mtime_ns: e.mtime_ns,
+                        },
+                    ))
+                }
+                _ => None,
+            })
+            .collect();
+        jobs.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        jobs.into_iter().map(|j| j.2).collect()
+    }
+
+    /// Takes the result of a full analysis (ignored if the file changed meanwhile).
+    pub fn apply_analysis(
+        &mut self,
+        job: &Job,
+        result: Result<Analysis, Rejection>,
+    ) -> Vec<Change> {
+        let fallback = match self.entries.get(&job.id) {
+            Some(e) if e.size == job.size && e.mtime_ns == job.mtime_ns => match &e.stage {
+                Stage::Probed(p) => Cached {
+                    size: e.size,
+                    mtime_ns: e.mtime_ns,
+                    arrived: e.arrived,
+                    hash: Some(p.hash.clone()),
+                    header: Some(p.header.clone()),
+                    reject: None,
+                    analysis: None,
+                },
+                _ => return vec![],
+            },
+            _ => return vec![],
+        };
+        let was_waiting = self.judge_entry_waiting(&job.id);
+        let mut c = self.cache.get(&job.id).cloned().unwrap_or(fallback);
+        let e = self.entries.get_mut(&job.id).expect("checked above");
+        match result {
+            Ok(a) => {
+                if let Stage::Probed(p) = &mut e.stage {
+                    p.analysis = Some(a.clone());
+                }
+                c.analysis = Some(a);
+            }
+            Err(r) => {
+                e.stage = Stage::Rejected(r.clone());
+                c.reject = Some(r);
+            }
+        }
+        let _ = self.index.save(&job.id, &c);
+        self.cache.insert(job.id.clone(), c);
+        match self.entries.get(&job.id).map(|e| self.judge(e)) {
+            Some(Err(_)) => self.judge_change(&job.id),
+            Some(Ok(a)) if a.waiting.is_none() && was_waiting => self.judge_change(&job.id),
+            _ => vec![],
+        }
+    }
+
+    fn judge_entry_waiting(&self, id: &str) -> bool {
+        self.entries
+            .get(id)
+            .map(|e| matches!(self.judge(e), Ok(a) if a.waiting.is_some()))
+            .unwrap_or(false)
+    }
+
+    /// Whether an entry can air, and what it is if so.
+    fn judge(&self, e: &Entry) -> Result<Airable, Rejection> {
+        let cat = self.cats.iter().find(|c| c.key == e.category);
+        let p = match &e.stage {
+            Stage::Settling => {
+                return Ok(Airable {
+                    title: meta::title_from_name(&e.path),
+                    duration: Duration::ZERO,
+                    valid_from: e.arrived,
+                    valid_until: None,
+                    priority: Priority::Normal,
+                    gain_db: 0.0,
+                    waiting: Some(format!(
+                        "new or changed: waits until unchanged for {}",
+                        crate::config::format_duration(self.settle)
+                    )),
+                })
+            }
+            Stage::Rejected(r) => return Err(r.clone()),
+            Stage::Probed(p) => p,
+        };
+        let side = match &p.sidecar {
+            Err(msg) => return Err(Rejection::new("bad_sidecar", msg.clone())),
+            Ok(s) => s.clone().unwrap_or(ReadSidecar {
+                title: None,
+                valid_from: None,
+                valid_until: None,
+                priority: None,
+                note: None,
+            }),
+        };
+        let duration = p
+            .analysis
+            .as_ref()
+            .map(|a| a.duration)
+            .or(p.header.duration);
+        let mut waiting = None;
+        if let Some(d) = duration {
+            if d < MIN_LENGTH {
+                return Err(Rejection::new(
+                    "too_short",
+                    format!(
+                        "it lasts {:.1}s; items must last at least 1 s",
+                        d.as_secs_f64()
+                    ),
+                ));
+            }
+            if let Some(max) = cat.and_then(|c| c.max_length) {
+                if d > max {
+                    return Err(Rejection::new(
+                        "too_long",
+                        format!(
+                            "it lasts {} but category `{}` allows at most {}; shorten it or raise max_length",
+                            crate::config::format_duration(d),
+                            e.category,
+                            crate::config::format_duration(max)
+                        ),
+                    ));
+                }
+            }
+        } else {
+            waiting = Some("measuring its length (the header does not say)".to_string());
+        }
+        if let Some(a) = &p.analysis {
+            if a.peak_db < SILENT_DB {
+                return Err(Rejection::new(
+                    "silent",
+                    format!(
+                        "it is silent (peak {:.0} dBFS); check the recording",
+                        a.peak_db
+                    ),
+                ));
+            }
+        }
+        let gain_db = match (&p.analysis, cat) {
+            (
+                Some(Analysis {
+                    lufs: Some(l),
+                    peak_db,
+                    ..
+                }),
+                Some(c),
+            ) => (c.loudness - l).min(PEAK_CEILING_DB - peak_db),
+            (_, Some(c)) => {
+                if self.wait_for_loudness && waiting.is_none() {
+                    waiting = Some("waiting for its loudness to be measured".into());
+                }
+                c.gain_db
+            }
+            _ => 0.0,
+        };
+        let stem = nfc(&e
+            .path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default());
+        let name_date = meta::leading_date(&stem).map(|(d, _)| local::start_of_day(d, self.tz));
+        let valid_from = side.valid_from.or(name_date).unwrap_or(e.arrived);
+        let valid_until = side.valid_until.or_else(|| {
+            cat.and_then(|c| c.max_age)
+                .map(|a| valid_from + chrono::Duration::from_std(a).unwrap_or_default())
+        });
+        Ok(Airable {
+            title: side
+                .title
+                .or_else(|| p.header.title.as_deref().map(nfc))
+                .unwrap_or_else(|| meta::title_from_name(&e.path)),
+            duration: duration.unwrap_or_default(),
+            valid_from,
+            valid_until,
+            priority: side
+                .priority
+                .or(cat.map(|c| c.priority))
+                .unwrap_or_default(),
+            gain_db,
+            waiting,
+        })
+    }
+
+    /// Every file as `loaxa library` lists it, judged at `now`.
+    pub fn views(&self, now: DateTime<Utc>) -> Vec<ItemView> {
+        self.entries
+            .iter()
+            .map(|(id, e)| {
+                let (probed, hash) = match &e.stage {
+                    Stage::Probed(p) => (Some(p.as_ref()), Some(p.hash.clone())),
+                    _ => (None, None),
+                };
+                let analysis = probed.and_then(|p| p.analysis.as_ref());
+                let base = ItemView {
+                    path: id.clone(),
+                    category: e.category.clone(),
+                    title: meta::title_from_name(&e.path),
+                    duration_ms: None,
+                    lufs: analysis.and_then(|a| a.lufs),
+                    peak_db: analysis.map(|a| a.peak_db),
+                    valid_from: None,
+                    valid_until: None,
+                    state: State::Rejected,
+                    reason: None,
+                    codec: probed.map(|p| p.header.codec.clone()),
+                    hash,
+                };
+                match self.judge(e) {
+                    Err(r) => ItemView {
+                        reason: Some(r.message),
+                        ..base
+                    },
+                    Ok(a) => {
+                        let (state, reason) = if let Some(w) = a.waiting {
+                            (State::Settling, Some(w))
+                        } else if now < a.valid_from {
+                            (
+                                State::NotYetValid,
+                                Some(format!(
+                                    "airs from {}",
+                                    local::datetime_vi(a.valid_from, self.tz)
+                                )),
+                            )
+                        } else if a.valid_until.is_some_and(|u| now >= u) {
+                            (
+                                State::Expired,
+                                Some(format!(
+                                    "expired {}",
+                                    local::datetime_vi(a.valid_until.unwrap_or(now), self.tz)
+                                )),
+                            )
+                        } else {
+                            (State::Ready, None)
+                        };
+                        let settled = !matches!(e.stage, Stage::Settling);
+                        ItemView {
+                            title: a.title,
+                            duration_ms: (!a.duration.is_zero())
+                                .then_some(a.duration.as_millis() as u64),
+                            valid_from: settled.then(|| local::rfc3339(a.valid_from, self.tz)),
+                            valid_until: a
+                                .valid_until
+                                .filter(|_| settled)
+                                .map(|u| local::rfc3339(u, self.tz)),
+                            state,
+                            reason,
+                            ..base
+                        }
+                    }
+                }
+            })
+            .collect()
+    }
+
+    /// The airable items (whatever their validity window) for the scheduler.
+    pub fn candidates(&self) -> Vec<Candidate> {
+        self.entries
+            .iter()
+            .filter_map(|(id, e)| {
+                let Stage::Probed(p) = &e.stage else {
+                    return None;
+                };
+                let a = self.judge(e).ok().filter(|a| a.waiting.is_none())?;
+                Some(Candidate {
+                    id: id.clone(),
+                    path: e.path.clone(),
+                    category: e.category.clone(),
+                    title: a.title,
+                    duration: a.duration,
+                    valid_from: a.valid_from,
+                    valid_until: a.valid_until,
+                    priority: a.priority,
+                    hash: p.hash.clone(),
+                    gain_db: a.gain_db,
+                })
+            })
+            .collect()
+    }
+
+    /// A one-shot view for the CLI: scans, treats files whose mtime is older than `settle`
+    /// as settled (it cannot watch them over time), probes them, and optionally analyses
+    /// what is not yet analysed.
+    pub fn snapshot(config: &Config, now: DateTime<Utc>, analyse: bool) -> Library {
+        let mut lib = Library::open(config);
+        lib.scan(now);
+        let settle = chrono::Duration::from_std(lib.settle).unwrap_or_default();
+        let wall = Utc::now();
+        let old: Vec<String> = lib
+            .entries
+            .iter()
+            .filter(|(_, e)| matches!(e.stage, Stage::Settling))
+            .filter(|(_, e)| {
+                let mt = DateTime::<Utc>::from_timestamp_nanos(e.mtime_ns);
+                wall - mt >= settle
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        lib.probe(old, now);
+        if analyse {
+            let jobs = lib.analysis_jobs();
+            let results = parallel(&jobs, |j| probe::analyse(&j.path));
+            for (j, r) in jobs.iter().zip(results) {
+                lib.apply_analysis(j, r);
+            }
+        }
+        lib
+    }
+
+    /// The loudness gain (dB) for a file the library knows (jingles too), else 0.
+    pub fn gain_for(&self, path: &Path) -> f64 {
+        let id = rel_id(&self.audio, path);
+        self.entries
+            .get(&id)
+            .and_then(|e| self.judge(e).ok())
+            .map(|a| a.gain_db)
+            .unwrap_or(0.0)
+    }
+
+    /// Counts by state at `now` (for `status`).
+    pub fn counts(&self, now: DateTime<Utc>) -> BTreeMap<&'static str, usize> {
+        let mut m = BTreeMap::new();
+        for v in self.views(now) {
+            *m.entry(v.state.as_str()).or_default() += 1;
+        }
+        m
+    }
+}
+
+/// A full-analysis job.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: String,
+    pub path: PathBuf,
+    pub size: u64,
+    pub mtime_ns: i64,
+}
+
+type ProbeResult = Result<(Header, String, Result<Option<ReadSidecar>, String>), Rejection>;
+
+fn probe_file(path: &Path, tz: Tz) -> ProbeResult {
+    let header = probe::header(path)?;
+    let hash = hash_file(path)
+        .map_err(|e| Rejection::new("unreadable", format!("cannot read the file: {e}")))?;
+    Ok((header, hash, read_meta(path, tz)))
+}
+
+fn read_meta(path: &Path, tz: Tz) -> Result<Option<ReadSidecar>, String> {
+    match meta::sidecar_path(path) {
+        None => Ok(None),
+        Some(s) => meta::read_sidecar(&s, tz).map(Some),
+    }
+}
+
+/// BLAKE3 of the file's bytes: the content's identity in the airtime log.
+pub fn hash_file(path: &Path) -> std::io::Result<String> {
+    let mut h = blake3::Hasher::new();
+    h.update_reader(std::fs::File::open(path)?)?;
+    Ok(h.finalize().to_hex().to_string())
+}
+
+/// Runs `f` over `items` on all cores, keeping order.
+fn parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let n = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(items.len().max(1));
+    if n <= 1 || items.len() < 4 {
+        return items.iter().map(&f).collect();
+    }
+    let chunk = items.len().div_ceil(n);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|c| s.spawn(|| c.iter().map(&f).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("probe thread"))
+            .collect()
+    })
+}
+
+fn walk(dir: &Path, out: &mut Vec<(PathBuf, std::fs::Metadata)>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        let path = e.path();
+        match std::fs::metadata(&path) {
+            Ok(md) if md.is_dir() => walk(&path, out),
+            Ok(md) if md.is_file() && !meta::ignored(&name) => out.push((path, md)),
+            _ => {}
+        }
+    }
+}

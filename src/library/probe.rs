@@ -71,7 +71,10 @@ struct Opened {
     container: String,
 }
 
-fn open(path: &Path) -> Result<Opened, Rejection> {
+/// Opens a file for reading. With `gapless`, the reader trims encoder delay and padding
+/// to the frame count the header states; that count is an estimate for MP3s without a
+/// Xing header, so the full analysis reads untrimmed and subtracts what the header knows.
+fn open(path: &Path, gapless: bool) -> Result<Opened, Rejection> {
     let file = File::open(path)
         .map_err(|e| Rejection::new("unreadable", format!("cannot open the file: {e}")))?;
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
@@ -97,7 +100,7 @@ fn open(path: &Path) -> Result<Opened, Rejection> {
             &hint,
             mss,
             &FormatOptions {
-                enable_gapless: true,
+                enable_gapless: gapless,
                 ..Default::default()
             },
             &MetadataOptions::default(),
@@ -174,7 +177,7 @@ pub fn header(path: &Path) -> Result<Header, Rejection> {
         format,
         title,
         container,
-    } = open(path)?;
+    } = open(path, true)?;
     let track = format
         .default_track()
         .filter(|t| t.codec_params.codec != CODEC_TYPE_NULL)
@@ -220,7 +223,7 @@ const EARLY_PACKETS: u64 = 4;
 /// truncated files.
 pub fn analyse(path: &Path) -> Result<Analysis, Rejection> {
     let head = header(path)?;
-    let mut format = open(path)?.format;
+    let mut format = open(path, false)?.format;
     let track = format
         .default_track()
         .cloned()
@@ -317,16 +320,19 @@ pub fn analyse(path: &Path) -> Result<Analysis, Rejection> {
             "no audio could be decoded from the file; export or copy it again",
         ));
     }
+    let p = &track.codec_params;
+    let trim = p.delay.unwrap_or(0) as u64 + p.padding.unwrap_or(0) as u64;
+    let frames = frames.saturating_sub(trim);
     let duration = Duration::from_secs_f64(frames as f64 / rate as f64);
     // A header that promises more than the data holds: the copy was cut short.
     if let Some(expected) = head.duration {
         if expected > Duration::from_millis(500)
-            && duration.as_secs_f64() < expected.as_secs_f64() * 0.97 - 0.2
+            && duration.as_secs_f64() < expected.as_secs_f64() * 0.99 - 0.05
         {
             return Err(Rejection::new(
                 "truncated",
                 format!(
-                    "the file is cut short: {:.1}s of audio where the header says {:.1}s; copy it again",
+                    "the file is damaged or cut short: only {:.1}s of audio decode where its header says {:.1}s; copy it again",
                     duration.as_secs_f64(),
                     expected.as_secs_f64()
                 ),

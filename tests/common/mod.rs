@@ -71,7 +71,15 @@ pub fn copy_dir(from: &Path, to: &Path) {
         if e.file_type().unwrap().is_dir() {
             copy_dir(&e.path(), &dst);
         } else {
-            std::fs::copy(e.path(), dst).unwrap();
+            std::fs::copy(e.path(), &dst).unwrap();
+            // Keep the mtime, as `cp -p` would: a fresh one means "still being copied".
+            let mtime = e.metadata().unwrap().modified().unwrap();
+            std::fs::File::options()
+                .append(true)
+                .open(&dst)
+                .unwrap()
+                .set_modified(mtime)
+                .unwrap();
         }
     }
 }

@@ -1,0 +1,198 @@
+//! The library's cache: what each file was found to be, keyed by its path, size and mtime,
+//! so a restart probes only what changed. Losing it costs a re-probe, never data.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use rusqlite::{params, Connection};
+
+use super::probe::{Analysis, Header, Rejection};
+
+pub const FILE_NAME: &str = "library.db";
+
+const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    arrived INTEGER NOT NULL,
+    hash TEXT,
+    container TEXT,
+    codec TEXT,
+    rate INTEGER,
+    channels INTEGER,
+    header_ms INTEGER,
+    title_tag TEXT,
+    reject_code TEXT,
+    reject_msg TEXT,
+    analysed INTEGER NOT NULL DEFAULT 0,
+    duration_ms INTEGER,
+    lufs REAL,
+    peak_db REAL
+)";
+
+/// What the cache holds for one file version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cached {
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub arrived: DateTime<Utc>,
+    pub hash: Option<String>,
+    pub header: Option<Header>,
+    pub reject: Option<Rejection>,
+    pub analysis: Option<Analysis>,
+}
+
+pub struct Index {
+    conn: Connection,
+    path: PathBuf,
+}
+
+fn reject_code(code: &str) -> &'static str {
+    // Stored codes come back as the static strings the probe uses.
+    const CODES: [&str; 9] = [
+        "empty",
+        "not_audio",
+        "unsupported_codec",
+        "corrupt",
+        "truncated",
+        "too_short",
+        "silent",
+        "unreadable",
+        "too_long",
+    ];
+    CODES
+        .iter()
+        .find(|c| **c == code)
+        .copied()
+        .unwrap_or("corrupt")
+}
+
+impl Index {
+    pub fn open(path: &Path) -> rusqlite::Result<Index> {
+        if let Some(d) = path.parent() {
+            let _ = std::fs::create_dir_all(d);
+        }
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Index {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// An index that lives in memory only (when the state folder cannot be written).
+    pub fn in_memory() -> Index {
+        let conn = Connection::open_in_memory().expect("sqlite in memory");
+        conn.execute_batch(SCHEMA).expect("schema");
+        Index {
+            conn,
+            path: PathBuf::from(":memory:"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Everything cached, by relative path.
+    pub fn load(&self) -> rusqlite::Result<HashMap<String, Cached>> {
+        let mut st = self.conn.prepare("SELECT * FROM files")?;
+        let rows = st.query_map([], |r| {
+            let ms = |v: Option<i64>| v.map(|m| Duration::from_millis(m.max(0) as u64));
+            let codec: Option<String> = r.get("codec")?;
+            let header = codec.map(|codec| -> rusqlite::Result<Header> {
+                Ok(Header {
+                    container: r.get::<_, Option<String>>("container")?.unwrap_or_default(),
+                    codec,
+                    sample_rate: r.get::<_, Option<u32>>("rate")?.unwrap_or(0),
+                    channels: r.get::<_, Option<u16>>("channels")?.unwrap_or(0),
+                    duration: ms(r.get("header_ms")?),
+                    title: r.get("title_tag")?,
+                })
+            });
+            let code: Option<String> = r.get("reject_code")?;
+            let analysed: bool = r.get("analysed")?;
+            Ok((
+                r.get::<_, String>("path")?,
+                Cached {
+                    size: r.get::<_, i64>("size")? as u64,
+                    mtime_ns: r.get("mtime_ns")?,
+                    arrived: Utc
+                        .timestamp_millis_opt(r.get("arrived")?)
+                        .single()
+                        .unwrap_or_default(),
+                    hash: r.get("hash")?,
+                    header: header.transpose()?,
+                    reject: match code {
+                        Some(c) => Some(Rejection::new(
+                            reject_code(&c),
+                            r.get::<_, Option<String>>("reject_msg")?
+                                .unwrap_or_default(),
+                        )),
+                        None => None,
+                    },
+                    analysis: if analysed {
+                        Some(Analysis {
+                            duration: ms(r.get("duration_ms")?).unwrap_or_default(),
+                            lufs: r.get("lufs")?,
+                            peak_db: r.get::<_, Option<f64>>("peak_db")?.unwrap_or(-120.0),
+                        })
+                    } else {
+                        None
+                    },
+                },
+            ))
+        })?;
+        rows.collect()
+    }
+
+    /// Saves what is known of a file version (replacing the previous version's row).
+    pub fn save(&self, rel: &str, c: &Cached) -> rusqlite::Result<()> {
+        let h = c.header.as_ref();
+        let a = c.analysis.as_ref();
+        self.conn.execute(
+            "INSERT OR REPLACE INTO files (path, size, mtime_ns, arrived, hash, container, codec, rate, channels,
+                header_ms, title_tag, reject_code, reject_msg, analysed, duration_ms, lufs, peak_db)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+            params![
+                rel,
+                c.size as i64,
+                c.mtime_ns,
+                c.arrived.timestamp_millis(),
+                c.hash,
+                h.map(|h| h.container.as_str()),
+                h.map(|h| h.codec.as_str()),
+                h.map(|h| h.sample_rate),
+                h.map(|h| h.channels),
+                h.and_then(|h| h.duration).map(|d| d.as_millis() as i64),
+                h.and_then(|h| h.title.as_deref()),
+                c.reject.as_ref().map(|r| r.code),
+                c.reject.as_ref().map(|r| r.message.as_str()),
+                a.is_some(),
+                a.map(|a| a.duration.as_millis() as i64),
+                a.and_then(|a| a.lufs),
+                a.map(|a| a.peak_db),
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn remove(&self, rel: &str) -> rusqlite::Result<()> {
+        self.conn
+            .execute("DELETE FROM files WHERE path = ?1", [rel])?;
+        Ok(())
+    }
+
+    /// Runs `f` in one transaction (a scan saving thousands of rows).
+    pub fn batch<T>(&self, f: impl FnOnce(&Index) -> T) -> T {
+        let _ = self.conn.execute_batch("BEGIN");
+        let v = f(self);
+        let _ = self.conn.execute_batch("COMMIT");
+        v
+    }
+}

@@ -1,0 +1,272 @@
+//! The live library for the daemon: a thread that owns the [`Library`], fed by an inotify
+//! watcher (notify + debouncer) and a periodic rescan (network shares send no inotify
+//! events), and a low-priority thread for full analyses, so probing never delays playout.
+//! What it knows is published as an immutable [`Snapshot`]; changes go to a callback.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use notify_debouncer_full::{new_debouncer, notify::RecursiveMode, DebounceEventResult};
+
+use super::probe::{self, Analysis, Rejection};
+use super::{Change, ItemView, Job, Library};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::schedule::Candidate;
+
+/// How often settling files are re-checked.
+const TICK: Duration = Duration::from_millis(250);
+/// A full rescan as a safety net for lost or unsupported watch events.
+const RESCAN: Duration = Duration::from_secs(30);
+
+/// What the library knows at one moment.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    pub candidates: Vec<Candidate>,
+    pub views: Vec<ItemView>,
+    pub counts: BTreeMap<&'static str, usize>,
+    /// Loudness gain (dB) for every file the library knows, jingles included.
+    pub gains: HashMap<PathBuf, f64>,
+    pub at: DateTime<Utc>,
+}
+
+impl Snapshot {
+    fn of(lib: &Library, now: DateTime<Utc>) -> Snapshot {
+        let candidates = lib.candidates();
+        let views = lib.views(now);
+        let mut counts = BTreeMap::new();
+        for v in &views {
+            *counts.entry(v.state.as_str()).or_default() += 1;
+        }
+        let gains = candidates
+            .iter()
+            .map(|c| (c.path.clone(), c.gain_db))
+            .collect();
+        Snapshot {
+            candidates,
+            views,
+            counts,
+            gains,
+            at: now,
+        }
+    }
+}
+
+enum Msg {
+    Fs(Vec<PathBuf>, bool),
+    Analysed(Job, Result<Analysis, Rejection>),
+    Reload(Box<Config>),
+    Stop,
+}
+
+/// The running library.
+pub struct Service {
+    snapshot: Arc<Mutex<Arc<Snapshot>>>,
+    tx: mpsc::Sender<Msg>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Service {
+    /// Scans, starts watching and returns once the first snapshot is published.
+    pub fn spawn(
+        config: &Config,
+        clock: Arc<dyn Clock>,
+        on_change: impl Fn(Change) + Send + 'static,
+    ) -> Service {
+        let (tx, rx) = mpsc::channel::<Msg>();
+        let mut lib = Library::open(config);
+        for f in lib.folders() {
+            if !f.exists() {
+                match std::fs::create_dir_all(&f) {
+                    Ok(()) => {
+                        tracing::warn!("library: folder {} did not exist; created it", f.display())
+                    }
+                    Err(e) => tracing::warn!(
+                        "library: folder {} does not exist and cannot be created: {e}",
+                        f.display()
+                    ),
+                }
+            }
+        }
+        let now = clock.now();
+        lib.scan(now);
+        lib.tick(now);
+        let snapshot = Arc::new(Mutex::new(Arc::new(Snapshot::of(&lib, now))));
+        let shared = snapshot.clone();
+        let tx2 = tx.clone();
+        let thread = std::thread::Builder::new()
+            .name("library".into())
+            .spawn(move || run(lib, clock, rx, tx2, shared, on_change))
+            .expect("spawn library thread");
+        Service {
+            snapshot,
+            tx,
+            thread: Some(thread),
+        }
+    }
+
+    /// What the library knows now.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.snapshot
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub fn reload(&self, config: &Config) {
+        let _ = self.tx.send(Msg::Reload(Box::new(config.clone())));
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.tx.send(Msg::Stop);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn watch(
+    lib: &Library,
+    tx: &mpsc::Sender<Msg>,
+) -> Option<
+    notify_debouncer_full::Debouncer<
+        notify_debouncer_full::notify::RecommendedWatcher,
+        notify_debouncer_full::RecommendedCache,
+    >,
+> {
+    let tx = tx.clone();
+    let mut d = match new_debouncer(
+        Duration::from_millis(200),
+        None,
+        move |r: DebounceEventResult| match r {
+            Ok(events) => {
+                let rescan = events.iter().any(|e| e.need_rescan());
+                let paths = events.into_iter().flat_map(|e| e.event.paths).collect();
+                let _ = tx.send(Msg::Fs(paths, rescan));
+            }
+            Err(errors) => {
+                for e in errors {
+                    tracing::warn!("library watcher: {e}");
+                }
+                let _ = tx.send(Msg::Fs(vec![], true));
+            }
+        },
+    ) {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::warn!(
+                "library: cannot watch folders ({e}); checking them every {}s instead",
+                RESCAN.as_secs()
+            );
+            return None;
+        }
+    };
+    let dir = lib.audio_dir().to_path_buf();
+    if let Err(e) = d.watch(&dir, RecursiveMode::Recursive) {
+        tracing::warn!(
+            "library: cannot watch {} ({e}); checking it every {}s instead",
+            dir.display(),
+            RESCAN.as_secs()
+        );
+    }
+    Some(d)
+}
+
+fn run(
+    mut lib: Library,
+    clock: Arc<dyn Clock>,
+    rx: mpsc::Receiver<Msg>,
+    tx: mpsc::Sender<Msg>,
+    shared: Arc<Mutex<Arc<Snapshot>>>,
+    on_change: impl Fn(Change),
+) {
+    let mut watcher = watch(&lib, &tx);
+    let (job_tx, job_rx) = mpsc::channel::<Job>();
+    let res_tx = tx.clone();
+    let analyser = std::thread::Builder::new()
+        .name("analysis".into())
+        .spawn(move || {
+            lower_priority();
+            for job in job_rx {
+                let r = probe::analyse(&job.path);
+                if res_tx.send(Msg::Analysed(job, r)).is_err() {
+                    break;
+                }
+            }
+        })
+        .expect("spawn analysis thread");
+    let mut busy = false;
+    let mut last_scan = std::time::Instant::now();
+    let mut last_publish = std::time::Instant::now();
+    let mut dirty = false;
+    loop {
+        let mut changes = vec![];
+        match rx.recv_timeout(TICK) {
+            Ok(Msg::Stop) | Err(RecvTimeoutError::Disconnected) => break,
+            Ok(Msg::Fs(paths, rescan)) => {
+                let now = clock.now();
+                if rescan {
+                    changes.extend(lib.scan(now));
+                }
+                for p in paths {
+                    changes.extend(lib.touch(&p, now));
+                }
+                dirty = true;
+            }
+            Ok(Msg::Analysed(job, r)) => {
+                busy = false;
+                changes.extend(lib.apply_analysis(&job, r));
+                dirty = true;
+            }
+            Ok(Msg::Reload(config)) => {
+                lib.set_config(&config);
+                drop(watcher.take());
+                watcher = watch(&lib, &tx);
+                changes.extend(lib.scan(clock.now()));
+                dirty = true;
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+        }
+        let now = clock.now();
+        if last_scan.elapsed() >= RESCAN {
+            last_scan = std::time::Instant::now();
+            changes.extend(lib.scan(now));
+            dirty = true;
+        }
+        let ticked = lib.tick(now);
+        dirty |= !ticked.is_empty();
+        changes.extend(ticked);
+        if !busy {
+            if let Some(job) = lib.analysis_jobs().into_iter().next() {
+                busy = job_tx.send(job).is_ok();
+            }
+        }
+        // Publish at once when something became airable or went; otherwise at most once a
+        // second (a cold start analyses thousands of files, each a small change).
+        if !changes.is_empty() || (dirty && last_publish.elapsed() >= Duration::from_secs(1)) {
+            last_publish = std::time::Instant::now();
+            *shared.lock().unwrap_or_else(|e| e.into_inner()) = Arc::new(Snapshot::of(&lib, now));
+            dirty = false;
+        }
+        for c in changes {
+            on_change(c);
+        }
+    }
+    drop(job_tx);
+    let _ = analyser.join();
+}
+
+/// Full analyses run at the lowest CPU priority: they must never take time from playout.
+fn lower_priority() {
+    // SAFETY: setpriority on our own thread id; no memory is passed.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, 19);
+    }
+}
