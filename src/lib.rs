@@ -11,4 +11,6 @@ pub mod commands;
 pub mod config;
 pub mod library;
 pub mod local;
+pub mod playout;
 pub mod schedule;
+pub mod station;

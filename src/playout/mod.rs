@@ -1,0 +1,250 @@
+//! Playout: turning a decided running order into sound, and reporting from the audio path
+//! when each item really started and ended.
+//!
+//! [`Player`] is the small face the station talks to. [`RealPlayer`] opens an output by
+//! name (sound device, `wav:`, `null`) only while something is cued or on air, hands each
+//! run to a decoder thread and the audio thread's [`deck::Deck`]; [`sim::SimPlayer`] plays
+//! the same runs on a simulated clock for `loaxa simulate` and the month-long tests.
+
+pub mod deck;
+pub mod decode;
+pub mod output;
+pub mod sim;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+
+use self::deck::{Cmd, Ev, Outcome};
+pub use self::decode::Item;
+use self::output::{Output, OutputError, Spec};
+
+/// A run to play: items back to back from the instant `at`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlayPlan {
+    pub run: u64,
+    pub at: DateTime<Utc>,
+    /// Cut whatever is on air at `at` (a higher priority, an emergency).
+    pub replace: bool,
+    pub items: Vec<Item>,
+}
+
+/// What happened on air.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PlayerEvent {
+    Started {
+        run: u64,
+        item: u32,
+        at: DateTime<Utc>,
+    },
+    Ended {
+        run: u64,
+        item: u32,
+        at: DateTime<Utc>,
+        played: Duration,
+        outcome: Outcome,
+    },
+    RunDone {
+        run: u64,
+        at: DateTime<Utc>,
+    },
+    /// The output could not take the run (no device, device lost): nothing of it aired.
+    Failed {
+        run: u64,
+        reason: String,
+    },
+    Underrun {
+        run: u64,
+        at: DateTime<Utc>,
+    },
+}
+
+pub trait Player: Send {
+    fn cue(&mut self, plan: PlayPlan);
+    fn cut(&mut self, run: u64);
+    /// Events since the last call.
+    fn poll(&mut self) -> Vec<PlayerEvent>;
+    /// For simulated players: the instant of the next event (the driver advances to it).
+    fn next_event_at(&self) -> Option<DateTime<Utc>> {
+        None
+    }
+    /// Simulated players move their clock here; real ones ignore it.
+    fn advance(&mut self, _to: DateTime<Utc>) {}
+    /// Whether anything is cued or on air (real players poll faster then).
+    fn busy(&self) -> bool;
+    fn describe(&self) -> String;
+    /// The output's own delay, as last measured (for `status` and benchmarks).
+    fn latency(&self) -> Option<Duration> {
+        None
+    }
+}
+
+pub fn ns_to_utc(ns: i128) -> DateTime<Utc> {
+    Utc.timestamp_nanos(ns as i64)
+}
+
+pub fn utc_to_ns(t: DateTime<Utc>) -> i128 {
+    t.timestamp_nanos_opt().unwrap_or(0) as i128
+}
+
+/// How long an idle output stays open (an open stream costs CPU; opening one takes
+/// ~0.3 s, and programmes are cued ahead of that).
+const IDLE_CLOSE: Duration = Duration::from_secs(10);
+
+/// The player on a real output.
+pub struct RealPlayer {
+    spec: Spec,
+    out: Option<Output>,
+    active: HashSet<u64>,
+    idle_since: Option<std::time::Instant>,
+    pending: Vec<PlayerEvent>,
+}
+
+impl RealPlayer {
+    pub fn new(spec: Spec) -> RealPlayer {
+        RealPlayer {
+            spec,
+            out: None,
+            active: HashSet::new(),
+            idle_since: None,
+            pending: vec![],
+        }
+    }
+
+    /// Opens the output now to check it works (then closes it when idle).
+    pub fn probe(&mut self) -> Result<(), OutputError> {
+        self.ensure_open().map(|_| ())
+    }
+
+    fn ensure_open(&mut self) -> Result<&mut Output, OutputError> {
+        if self.out.is_none() {
+            let o = output::open(&self.spec)?;
+            tracing::info!(
+                "output: opened the {} ({} Hz, {} channels)",
+                self.spec,
+                o.rate,
+                o.channels
+            );
+            self.out = Some(o);
+            self.idle_since = Some(std::time::Instant::now());
+        }
+        Ok(self.out.as_mut().expect("just opened"))
+    }
+}
+
+impl Player for RealPlayer {
+    fn cue(&mut self, plan: PlayPlan) {
+        let run = plan.run;
+        match self.ensure_open() {
+            Err(e) => self.pending.push(PlayerEvent::Failed { run, reason: e.0 }),
+            Ok(out) => {
+                let stream = decode::spawn(
+                    run,
+                    utc_to_ns(plan.at),
+                    plan.replace,
+                    plan.items,
+                    out.channels,
+                    out.rate,
+                );
+                match out.remote.cmds.push(Cmd::Cue(stream)) {
+                    Ok(()) => {
+                        self.active.insert(run);
+                    }
+                    Err(_) => self.pending.push(PlayerEvent::Failed {
+                        run,
+                        reason: "the audio thread is not taking commands (stalled output)".into(),
+                    }),
+                }
+            }
+        }
+    }
+
+    fn cut(&mut self, run: u64) {
+        if let Some(out) = self.out.as_mut() {
+            let _ = out.remote.cmds.push(Cmd::Cut(run));
+        }
+    }
+
+    fn poll(&mut self) -> Vec<PlayerEvent> {
+        let mut evs = std::mem::take(&mut self.pending);
+        let Some(out) = self.out.as_mut() else {
+            return evs;
+        };
+        let rate = out.rate as u64;
+        while let Ok(e) = out.remote.events.pop() {
+            match e {
+                Ev::Started { run, item, at_ns } => evs.push(PlayerEvent::Started {
+                    run,
+                    item,
+                    at: ns_to_utc(at_ns),
+                }),
+                Ev::Ended {
+                    run,
+                    item,
+                    at_ns,
+                    frames,
+                    outcome,
+                } => evs.push(PlayerEvent::Ended {
+                    run,
+                    item,
+                    at: ns_to_utc(at_ns),
+                    played: Duration::from_nanos(frames * 1_000_000_000 / rate),
+                    outcome,
+                }),
+                Ev::RunDone { run, at_ns } => {
+                    self.active.remove(&run);
+                    evs.push(PlayerEvent::RunDone {
+                        run,
+                        at: ns_to_utc(at_ns),
+                    });
+                }
+                Ev::Underrun { run, at_ns } => evs.push(PlayerEvent::Underrun {
+                    run,
+                    at: ns_to_utc(at_ns),
+                }),
+                Ev::Gone(s) => {
+                    s.cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+                    drop(s);
+                }
+            }
+        }
+        let failure = out.failed.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(reason) = failure {
+            tracing::error!("output: {reason}");
+            for run in self.active.drain() {
+                evs.push(PlayerEvent::Failed {
+                    run,
+                    reason: reason.clone(),
+                });
+            }
+            self.out = None;
+            return evs;
+        }
+        if self.active.is_empty() {
+            let since = *self.idle_since.get_or_insert_with(std::time::Instant::now);
+            if since.elapsed() >= IDLE_CLOSE {
+                self.out = None;
+                self.idle_since = None;
+                tracing::debug!("output: closed while idle");
+            }
+        } else {
+            self.idle_since = None;
+        }
+        evs
+    }
+
+    fn busy(&self) -> bool {
+        !self.active.is_empty() || !self.pending.is_empty()
+    }
+
+    fn describe(&self) -> String {
+        self.spec.to_string()
+    }
+
+    fn latency(&self) -> Option<Duration> {
+        self.out
+            .as_ref()
+            .map(|o| Duration::from_nanos(o.latency_ns.load(std::sync::atomic::Ordering::Relaxed)))
+    }
+}

@@ -1,0 +1,403 @@
+//! The output backends, by name: the sound device (ALSA through rodio's cpal), `wav:PATH`
+//! (render to a file, in real time) and `null` (discard, in real time). Each drives the
+//! same [`Deck`], giving it for every buffer the wall-clock instant its first frame plays.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rodio::cpal;
+use rodio::cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
+
+use super::deck::{Deck, Remote};
+
+/// Which output to use, parsed from `--output` or `output.device`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Spec {
+    /// The system's default sound device.
+    Default,
+    /// A named ALSA device (as `loaxa devices` lists them).
+    Device(String),
+    Wav(PathBuf),
+    Null,
+}
+
+impl Spec {
+    pub fn parse(s: Option<&str>) -> Spec {
+        match s.map(str::trim) {
+            None | Some("") | Some("default") => Spec::Default,
+            Some("null") => Spec::Null,
+            Some(x) => match x.strip_prefix("wav:") {
+                Some(p) => Spec::Wav(PathBuf::from(p)),
+                None => Spec::Device(x.to_string()),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for Spec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Spec::Default => f.write_str("default sound device"),
+            Spec::Device(d) => write!(f, "sound device `{d}`"),
+            Spec::Wav(p) => write!(f, "wav:{}", p.display()),
+            Spec::Null => f.write_str("null"),
+        }
+    }
+}
+
+/// Why an output could not be opened or stopped working: one line, with what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputError(pub String);
+
+impl std::fmt::Display for OutputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+const CHOOSE: &str = "connect a sound card, or choose another output with `--output wav:FILE` or `--output null` (or `output.device` in schedule.yaml); `loaxa devices` lists the devices";
+
+/// An open output.
+pub struct Output {
+    pub remote: Remote,
+    pub channels: u16,
+    pub rate: u32,
+    /// Set when the device reports it stopped working.
+    pub failed: Arc<Mutex<Option<String>>>,
+    /// How far ahead of "now" the output plays what it is given (the device's own delay).
+    pub latency_ns: Arc<AtomicU64>,
+    _keep: Keep,
+}
+
+enum Keep {
+    Device(#[allow(dead_code)] cpal::Stream),
+    Thread(Arc<AtomicBool>, Option<std::thread::JoinHandle<()>>),
+}
+
+impl Drop for Output {
+    fn drop(&mut self) {
+        if let Keep::Thread(stop, t) = &mut self._keep {
+            stop.store(true, Ordering::Relaxed);
+            if let Some(t) = t.take() {
+                let _ = t.join();
+            }
+        }
+    }
+}
+
+/// Wall-clock now in ns since the Unix epoch (CLOCK_REALTIME).
+pub fn wall_ns() -> i128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i128)
+        .unwrap_or(0)
+}
+
+pub fn open(spec: &Spec) -> Result<Output, OutputError> {
+    match spec {
+        Spec::Default | Spec::Device(_) => open_device(spec),
+        Spec::Wav(p) => open_soft(Some(p.clone())),
+        Spec::Null => open_soft(None),
+    }
+}
+
+/// Device names and which is the default, for `loaxa devices`.
+pub fn devices() -> Result<Vec<(String, String, bool)>, OutputError> {
+    quiet_alsa();
+    let host = cpal::default_host();
+    let default = host
+        .default_output_device()
+        .and_then(|d| d.id().ok())
+        .map(|i| i.id().to_string());
+    let list = host
+        .output_devices()
+        .map_err(|e| OutputError(format!("cannot list sound devices: {e}")))?;
+    Ok(list
+        .filter_map(|d| {
+            let id = d.id().ok()?.id().to_string();
+            let desc = d
+                .description()
+                .map(|x| x.name().to_string())
+                .unwrap_or_default();
+            let is_default = default.as_deref() == Some(id.as_str());
+            Some((id, desc, is_default))
+        })
+        .collect())
+}
+
+fn find_device(spec: &Spec) -> Result<cpal::Device, OutputError> {
+    let host = cpal::default_host();
+    match spec {
+        Spec::Device(name) => {
+            let list = host
+                .output_devices()
+                .map_err(|e| OutputError(format!("cannot list sound devices: {e} — {CHOOSE}")))?;
+            let mut names = vec![];
+            for d in list {
+                let id = d.id().ok().map(|i| i.id().to_string()).unwrap_or_default();
+                let desc = d
+                    .description()
+                    .map(|x| x.name().to_string())
+                    .unwrap_or_default();
+                if id == *name || desc == *name {
+                    return Ok(d);
+                }
+                names.push(id);
+            }
+            Err(OutputError(format!(
+                "no sound device named `{name}` — use one of: {}",
+                names.join(", ")
+            )))
+        }
+        _ => host
+            .default_output_device()
+            .ok_or_else(|| OutputError(format!("no sound device found — {CHOOSE}"))),
+    }
+}
+
+fn open_device(spec: &Spec) -> Result<Output, OutputError> {
+    quiet_alsa();
+    let device = find_device(spec)?;
+    let fail =
+        |e: &dyn std::fmt::Display| OutputError(format!("cannot open the {spec}: {e} — {CHOOSE}"));
+    let supported = device.default_output_config().map_err(|e| fail(&e))?;
+    let channels = supported.channels();
+    let rate = supported.sample_rate();
+    let format = supported.sample_format();
+    let config = cpal::StreamConfig {
+        channels,
+        sample_rate: rate,
+        buffer_size: cpal::BufferSize::Default,
+    };
+    let (deck, remote) = Deck::new(channels, rate);
+    let failed = Arc::new(Mutex::new(None));
+    let latency = Arc::new(AtomicU64::new(0));
+    let f2 = failed.clone();
+    let mut last_log = std::time::Instant::now() - Duration::from_secs(3600);
+    let mut suppressed = 0u64;
+    let on_error = move |e: cpal::Error| {
+        use cpal::ErrorKind as K;
+        let fatal = matches!(e.kind(), K::DeviceNotAvailable | K::HostUnavailable);
+        if fatal {
+            *f2.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some(format!("the sound device stopped working: {e}"));
+        }
+        // The pulse plugin can report transient errors by the hundred: one line a minute.
+        if fatal || last_log.elapsed() > Duration::from_secs(60) {
+            tracing::warn!(
+                "audio device: {e}{}",
+                if suppressed > 0 {
+                    format!(" ({suppressed} more since the last report)")
+                } else {
+                    String::new()
+                }
+            );
+            last_log = std::time::Instant::now();
+            suppressed = 0;
+        } else {
+            suppressed += 1;
+        }
+    };
+    let stream = match format {
+        cpal::SampleFormat::F32 => build::<f32>(&device, &config, deck, latency.clone(), on_error),
+        cpal::SampleFormat::I16 => build::<i16>(&device, &config, deck, latency.clone(), on_error),
+        cpal::SampleFormat::I32 => build::<i32>(&device, &config, deck, latency.clone(), on_error),
+        cpal::SampleFormat::U8 => build::<u8>(&device, &config, deck, latency.clone(), on_error),
+        other => return Err(fail(&format!("unsupported sample format {other}"))),
+    }
+    .map_err(|e| fail(&e))?;
+    stream.play().map_err(|e| fail(&e))?;
+    Ok(Output {
+        remote,
+        channels,
+        rate,
+        failed,
+        latency_ns: latency,
+        _keep: Keep::Device(stream),
+    })
+}
+
+/// Callbacks to skip after opening: their reported delay is still settling.
+const WARMUP_CALLBACKS: u64 = 8;
+
+fn build<T>(
+    device: &cpal::Device,
+    config: &cpal::StreamConfig,
+    mut deck: Deck,
+    latency: Arc<AtomicU64>,
+    on_error: impl FnMut(cpal::Error) + Send + 'static,
+) -> Result<cpal::Stream, cpal::Error>
+where
+    T: cpal::SizedSample + cpal::FromSample<f32>,
+{
+    let mut scratch: Vec<f32> = Vec::with_capacity(1 << 16);
+    device.build_output_stream::<T, _, _>(
+        *config,
+        move |data: &mut [T], info: &cpal::OutputCallbackInfo| {
+            // The wall-clock instant the first frame of this buffer will play: now plus the
+            // device's delay between this callback and playback, measured every callback
+            // (the sound card's clock drifts against the system clock).
+            let now = wall_ns();
+            let ts = info.timestamp();
+            let delay = ts
+                .playback
+                .checked_duration_since(ts.callback)
+                .map(|d| d.as_nanos() as i128)
+                .unwrap_or(0);
+            latency.store(delay as u64, Ordering::Relaxed);
+            if scratch.capacity() < data.len() {
+                // Only if the device hands a buffer bigger than any before (rare).
+                scratch.reserve(data.len() - scratch.len());
+            }
+            scratch.resize(data.len(), 0.0);
+            let placing = deck.callbacks >= WARMUP_CALLBACKS;
+            deck.fill(&mut scratch, now + delay, placing);
+            for (d, s) in data.iter_mut().zip(&scratch) {
+                *d = T::from_sample(*s);
+            }
+        },
+        on_error,
+        None,
+    )
+}
+
+/// The wav and null outputs: a thread paced by the system clock renders 10 ms at a time,
+/// 20 ms ahead, so they behave like a sound card with a 20 ms delay.
+fn open_soft(path: Option<PathBuf>) -> Result<Output, OutputError> {
+    let (channels, rate) = (2u16, 48_000u32);
+    let mut writer = match &path {
+        Some(p) => Some(
+            hound::WavWriter::create(
+                p,
+                hound::WavSpec {
+                    channels,
+                    sample_rate: rate,
+                    bits_per_sample: 16,
+                    sample_format: hound::SampleFormat::Int,
+                },
+            )
+            .map_err(|e| {
+                OutputError(format!(
+                    "cannot write {}: {e} — choose a folder you can write to",
+                    p.display()
+                ))
+            })?,
+        ),
+        None => None,
+    };
+    let (mut deck, remote) = Deck::new(channels, rate);
+    let stop = Arc::new(AtomicBool::new(false));
+    let s2 = stop.clone();
+    let failed = Arc::new(Mutex::new(None));
+    let f2 = failed.clone();
+    let latency = Arc::new(AtomicU64::new(20_000_000));
+    let chunk = (rate / 100) as usize;
+    let t = std::thread::Builder::new()
+        .name("soft-output".into())
+        .spawn(move || {
+            let lead: i128 = 20_000_000;
+            let start = wall_ns() + lead;
+            let mut done: u64 = 0;
+            let mut buf = vec![0.0f32; chunk * channels as usize];
+            while !s2.load(Ordering::Relaxed) {
+                let t_first = start + done as i128 * 1_000_000_000 / rate as i128;
+                let wait = t_first - lead - wall_ns();
+                if wait > 0 {
+                    std::thread::sleep(Duration::from_nanos(wait as u64));
+                }
+                deck.fill(&mut buf, t_first, true);
+                if let Some(w) = writer.as_mut() {
+                    for s in &buf {
+                        if let Err(e) = w.write_sample((s.clamp(-1.0, 1.0) * 32767.0) as i16) {
+                            *f2.lock().unwrap_or_else(|p| p.into_inner()) =
+                                Some(format!("cannot write the wav file: {e}"));
+                            return;
+                        }
+                    }
+                }
+                done += chunk as u64;
+            }
+            if let Some(w) = writer {
+                let _ = w.finalize();
+            }
+        })
+        .expect("spawn output thread");
+    Ok(Output {
+        remote,
+        channels,
+        rate,
+        failed,
+        latency_ns: latency,
+        _keep: Keep::Thread(stop, Some(t)),
+    })
+}
+
+/// alsa-lib prints some errors straight to stderr (the pulse plugin can print hundreds of
+/// `snd_pcm_avail_delay` lines a second while the audio is fine). Route them to a handler
+/// that counts them and logs one line a minute.
+fn quiet_alsa() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: alsa-lib calls the handler with (file, line, function, err, fmt, ...).
+        // Ours reads only the fixed leading arguments and ignores the variadic tail, which
+        // the C calling conventions of Linux targets allow.
+        unsafe {
+            let h: unsafe extern "C" fn(
+                *const libc::c_char,
+                libc::c_int,
+                *const libc::c_char,
+                libc::c_int,
+                *const libc::c_char,
+            ) = alsa_error;
+            alsa_sys::snd_lib_error_set_handler(Some(std::mem::transmute::<
+                unsafe extern "C" fn(
+                    *const libc::c_char,
+                    libc::c_int,
+                    *const libc::c_char,
+                    libc::c_int,
+                    *const libc::c_char,
+                ),
+                unsafe extern "C" fn(
+                    *const libc::c_char,
+                    libc::c_int,
+                    *const libc::c_char,
+                    libc::c_int,
+                    *const libc::c_char,
+                    ...
+                ),
+            >(h)));
+        }
+    });
+}
+
+static ALSA_ERRORS: AtomicU64 = AtomicU64::new(0);
+static ALSA_LAST_LOG: AtomicU64 = AtomicU64::new(0);
+
+unsafe extern "C" fn alsa_error(
+    _file: *const libc::c_char,
+    _line: libc::c_int,
+    function: *const libc::c_char,
+    err: libc::c_int,
+    _fmt: *const libc::c_char,
+) {
+    let n = ALSA_ERRORS.fetch_add(1, Ordering::Relaxed) + 1;
+    let now = (wall_ns() / 1_000_000_000) as u64;
+    let last = ALSA_LAST_LOG.load(Ordering::Relaxed);
+    if now >= last + 60
+        && ALSA_LAST_LOG
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
+        let f = if function.is_null() {
+            String::new()
+        } else {
+            // SAFETY: alsa-lib passes a NUL-terminated function name.
+            unsafe { std::ffi::CStr::from_ptr(function) }
+                .to_string_lossy()
+                .into_owned()
+        };
+        tracing::debug!("alsa: {f}: error {err} ({n} alsa messages so far)");
+    }
+}
