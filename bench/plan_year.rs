@@ -33,6 +33,7 @@ fn main() {
                 priority: loaxa::config::Priority::Normal,
                 hash: format!("{i:064x}"),
                 gain_db: 0.0,
+                from_arrival: false,
             }
         })
         .collect();

@@ -1,6 +1,6 @@
 //! The `loaxa` command line: parse arguments, call into the library, map to exit codes.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 
 use loaxa::airtime::{export, report};
 use loaxa::commands::{self, airtime, plan, EXIT_INVALID};
+use loaxa::control::Request;
 
 #[derive(Parser)]
 #[command(
@@ -27,12 +28,25 @@ struct Cli {
     )]
     config: PathBuf,
 
+    /// Log detail: error, warn, info, debug, trace (or a RUST_LOG filter).
+    #[arg(long, global = true, env = "LOAXA_LOG")]
+    log_level: Option<String>,
+
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the daemon: air the schedule until stopped (SIGTERM/SIGINT; SIGHUP reloads).
+    Run {
+        /// Output: `default`, a device from `loaxa devices`, `wav:FILE` or `null`.
+        #[arg(long)]
+        output: Option<String>,
+        /// Air the first programme right away (to hear that everything works).
+        #[arg(long)]
+        demo: bool,
+    },
     /// Validate schedule.yaml and the files it names; print the next airing.
     Check,
     /// Show the coming airings and what each would air.
@@ -49,6 +63,21 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: plan::Format,
     },
+    /// Run the schedule on a simulated clock (a month in seconds) into a separate log.
+    Simulate {
+        /// First day (local): 2026-12-01.
+        #[arg(long)]
+        from: String,
+        /// How many days.
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+        /// The log to write (default: a new file under STATE/simulations/).
+        #[arg(long)]
+        db: Option<PathBuf>,
+        /// `null` (default) or `wav:FILE` to render what would air.
+        #[arg(long, default_value = "null")]
+        output: String,
+    },
     /// List every file in the hot folders with its state (ready, settling, rejected…).
     Library {
         /// Only this category.
@@ -60,6 +89,28 @@ enum Command {
         #[arg(long)]
         analyse: bool,
     },
+    /// What airs now, what comes next, the library, the last error (asks the daemon).
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Play a file or a category's pick now (after the programme on air), or as an emergency.
+    Play {
+        file: Option<PathBuf>,
+        #[arg(long, conflicts_with = "file")]
+        category: Option<String>,
+        /// Interrupt whatever airs, with the alert tone, repeating as configured.
+        #[arg(long)]
+        emergency: bool,
+    },
+    /// End the item on air; the programme goes on with the next.
+    Skip,
+    /// End the programme on air.
+    Stop,
+    /// Re-read schedule.yaml (an invalid one is refused and the old one keeps running).
+    Reload,
+    /// List the sound devices, marking the default.
+    Devices,
     /// Export the airtime log (default: this month) as CSV, JSON lines or XLSX.
     Export {
         /// First day (or date-time), local: 2026-11-01.
@@ -108,6 +159,26 @@ enum Command {
     },
 }
 
+/// One readable line per event on stderr; no colours unless on a terminal; no timestamp
+/// under systemd (the journal adds its own).
+fn init_logging(level: Option<&str>) {
+    use tracing_subscriber::EnvFilter;
+    let filter = match level {
+        Some(l) => EnvFilter::new(l),
+        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+    };
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
+    if std::env::var_os("JOURNAL_STREAM").is_some() {
+        b.without_time().init();
+    } else {
+        b.init();
+    }
+}
+
 /// Loads the config for commands that only read it (no schedule-wide checks).
 fn config(path: &std::path::Path, err: &mut dyn Write) -> Option<loaxa::config::Config> {
     match loaxa::config::load(path) {
@@ -121,17 +192,28 @@ fn config(path: &std::path::Path, err: &mut dyn Write) -> Option<loaxa::config::
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging(cli.log_level.as_deref());
     let now = Utc::now();
-    let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
+    let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr());
+    let cfg = &cli.config;
     let code = match cli.command {
-        Command::Check => commands::check_cmd(&cli.config, now, &mut out, &mut err),
+        Command::Run { output, demo } => {
+            drop(out);
+            let code = loaxa::daemon::run(loaxa::daemon::Options {
+                config: cfg.clone(),
+                output,
+                demo,
+            });
+            return ExitCode::from(code as u8);
+        }
+        Command::Check => commands::check_cmd(cfg, now, &mut out, &mut err),
         Command::Plan {
             from,
             days,
             until,
             format,
         } => commands::plan::plan_cmd(
-            &cli.config,
+            cfg,
             from.as_deref(),
             days,
             until.as_deref(),
@@ -140,6 +222,59 @@ fn main() -> ExitCode {
             &mut out,
             &mut err,
         ),
+        Command::Simulate {
+            from,
+            days,
+            db,
+            output,
+        } => commands::simulate_cmd(cfg, &from, days, db, &output, now, &mut out, &mut err),
+        Command::Library {
+            category,
+            format,
+            analyse,
+        } => match config(cfg, &mut err) {
+            None => EXIT_INVALID,
+            Some(c) => commands::library::library_cmd(
+                &c,
+                category.as_deref(),
+                format,
+                analyse,
+                now,
+                &mut out,
+                &mut err,
+            ),
+        },
+        Command::Status { json } => match config(cfg, &mut err) {
+            None => EXIT_INVALID,
+            Some(c) => commands::control::send(&c, Request::Status, json, &mut out, &mut err),
+        },
+        Command::Play {
+            file,
+            category,
+            emergency,
+        } => match config(cfg, &mut err) {
+            None => EXIT_INVALID,
+            Some(c) => commands::control::play(
+                &c,
+                file.as_deref(),
+                category,
+                emergency,
+                &mut out,
+                &mut err,
+            ),
+        },
+        Command::Skip | Command::Stop | Command::Reload => {
+            let req = match cli.command {
+                Command::Skip => Request::Skip,
+                Command::Stop => Request::Stop,
+                _ => Request::Reload,
+            };
+            match config(cfg, &mut err) {
+                None => EXIT_INVALID,
+                Some(c) => commands::control::send(&c, req, false, &mut out, &mut err),
+            }
+        }
+        Command::Devices => commands::control::devices(&mut out, &mut err),
         Command::Export {
             from,
             to,
@@ -148,7 +283,7 @@ fn main() -> ExitCode {
             output,
             lang,
             db,
-        } => match config(&cli.config, &mut err) {
+        } => match config(cfg, &mut err) {
             None => EXIT_INVALID,
             Some(c) => airtime::export_cmd(
                 &c,
@@ -171,7 +306,7 @@ fn main() -> ExitCode {
             format,
             output,
             db,
-        } => match config(&cli.config, &mut err) {
+        } => match config(cfg, &mut err) {
             None => EXIT_INVALID,
             Some(c) => airtime::report_cmd(
                 &c,
@@ -186,23 +321,7 @@ fn main() -> ExitCode {
                 &mut err,
             ),
         },
-        Command::Library {
-            category,
-            format,
-            analyse,
-        } => match config(&cli.config, &mut err) {
-            None => EXIT_INVALID,
-            Some(c) => commands::library::library_cmd(
-                &c,
-                category.as_deref(),
-                format,
-                analyse,
-                now,
-                &mut out,
-                &mut err,
-            ),
-        },
-        Command::Log { tail, follow, db } => match config(&cli.config, &mut err) {
+        Command::Log { tail, follow, db } => match config(cfg, &mut err) {
             None => EXIT_INVALID,
             Some(c) => airtime::log_cmd(&c, tail, follow, db.as_deref(), &mut out, &mut err),
         },

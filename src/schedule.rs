@@ -56,7 +56,11 @@ pub fn firings(
             if u >= until {
                 break;
             }
-            out.push(u);
+            // croner works in whole seconds: a sub-second `from` can return the second
+            // it falls in, which is before `from`.
+            if u >= from {
+                out.push(u);
+            }
             t = spec.next_after(&x);
         }
     }
@@ -117,6 +121,9 @@ pub struct Candidate {
     pub hash: String,
     /// Gain (dB) that brings the item to its category's loudness target.
     pub gain_db: f64,
+    /// Whether `valid_from` is only when the file arrived (no date in its name or sidecar).
+    #[serde(skip)]
+    pub from_arrival: bool,
 }
 
 impl Candidate {

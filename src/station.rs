@@ -875,6 +875,18 @@ impl Station {
         acts
     }
 
+    /// Airs programme `idx` now, as a manual run (`run --demo`).
+    pub fn air_programme_now(&mut self, idx: usize, now: DateTime<Utc>) -> Vec<Action> {
+        if idx >= self.config.programmes.len() {
+            return vec![];
+        }
+        let o = schedule::Occurrence {
+            at: now,
+            programme: idx,
+        };
+        self.schedule_programme(o, now + cd(NOW_LEAD), Trigger::Manual)
+    }
+
     /// Operator: play these now, or right after what is on air.
     pub fn play_now(&mut self, entries: Vec<RunEntry>, now: DateTime<Utc>) -> (Vec<Action>, bool) {
         let meta = Meta {

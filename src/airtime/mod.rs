@@ -461,6 +461,44 @@ impl Store {
         Ok(out)
     }
 
+    /// When the station was last known to be running: its latest event, heartbeat or row.
+    pub fn last_seen(&self) -> Result<Option<DateTime<Utc>>> {
+        let v: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT MAX(t) FROM (
+                    SELECT MAX(at) AS t FROM events
+                    UNION ALL SELECT MAX(COALESCE(ended_at, heartbeat_at, at)) FROM airings)",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(self.db())?;
+        Ok(from_ms(v))
+    }
+
+    /// Programme starts (name, scheduled instant) the log has a row for since `t`.
+    pub fn logged_since(
+        &self,
+        t: DateTime<Utc>,
+    ) -> Result<std::collections::HashSet<(String, DateTime<Utc>)>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT DISTINCT programme, scheduled_at FROM airings WHERE programme IS NOT NULL AND scheduled_at >= ?1")
+            .map_err(self.db())?;
+        let rows = st
+            .query_map([ms(t)], |r| {
+                Ok((r.get::<_, String>(0)?, from_ms(r.get(1)?)))
+            })
+            .map_err(self.db())?;
+        let mut out = std::collections::HashSet::new();
+        for r in rows {
+            if let (p, Some(at)) = r.map_err(self.db())? {
+                out.insert((p, at));
+            }
+        }
+        Ok(out)
+    }
+
     /// Streams the airings whose time (start, else schedule) is in `[from, to)`, oldest
     /// first, optionally of one category, without holding them all in memory.
     pub fn each_between(

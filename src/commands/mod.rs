@@ -2,6 +2,7 @@
 //! person asked for and returns the process exit code. `main.rs` only parses arguments.
 
 pub mod airtime;
+pub mod control;
 pub mod library;
 pub mod plan;
 
@@ -107,4 +108,96 @@ pub fn check_cmd(path: &Path, now: DateTime<Utc>, out: &mut dyn Write, err: &mut
         }
     }
     EXIT_OK
+}
+
+/// `loaxa simulate`.
+#[allow(clippy::too_many_arguments)]
+pub fn simulate_cmd(
+    path: &Path,
+    from: &str,
+    days: u32,
+    db: Option<PathBuf>,
+    output: &str,
+    now: DateTime<Utc>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32 {
+    let Some(config) = load_checked(path, now, err, false) else {
+        return EXIT_INVALID;
+    };
+    let tz = config.station.timezone;
+    let start = match local::parse_datetime(from, tz) {
+        Ok(t) => t,
+        Err(e) => {
+            let _ = writeln!(err, "error: --from: {e}");
+            return EXIT_INVALID;
+        }
+    };
+    let wav = match output {
+        "null" => None,
+        o => match o.strip_prefix("wav:") {
+            Some(p) if !p.is_empty() => Some(PathBuf::from(p)),
+            _ => {
+                let _ = writeln!(
+                    err,
+                    "error: --output `{o}`: a simulation renders to `null` or `wav:FILE`"
+                );
+                return EXIT_INVALID;
+            }
+        },
+    };
+    let db = db.unwrap_or_else(|| crate::simulate::default_db(&config, start, days));
+    let live = crate::airtime::live_path(&config);
+    if std::path::absolute(&db).ok() == std::path::absolute(&live).ok() {
+        let _ = writeln!(err, "error: {} is the station's live airtime log; a simulation writes to its own file — choose another --db", db.display());
+        return EXIT_INVALID;
+    }
+    if db.exists() {
+        let _ = writeln!(err, "error: {} already exists — a simulation starts a fresh log; choose another --db or delete it", db.display());
+        return EXIT_INVALID;
+    }
+    let until = start + chrono::Duration::days(days as i64);
+    let t = std::time::Instant::now();
+    match crate::simulate::simulate(
+        std::sync::Arc::new(config.clone()),
+        start,
+        until,
+        &db,
+        wav.as_deref(),
+    ) {
+        Ok(sum) => {
+            let _ = writeln!(
+                out,
+                "Simulated {days} days from {} in {:.1} s: {} runs.",
+                local::datetime_vi(start, tz),
+                t.elapsed().as_secs_f64(),
+                sum.runs
+            );
+            for (cat, n) in &sum.completed {
+                let name = if cat.is_empty() {
+                    "(nhạc hiệu, tệp cố định)".to_string()
+                } else {
+                    format!(
+                        "{cat} — {}",
+                        config.category(cat).map(|c| c.name.as_str()).unwrap_or("")
+                    )
+                };
+                let _ = writeln!(out, "  {n:>5} airings  {name}");
+            }
+            for (st, n) in &sum.by_status {
+                if *st != "completed" {
+                    let _ = writeln!(out, "  {n:>5} {st}");
+                }
+            }
+            let _ = writeln!(out, "Log: {}\n  see it with `loaxa report --db {} --month YYYY-MM` or `loaxa export --db …`", db.display(), db.display());
+            if let Some(w) = wav {
+                let _ = writeln!(out, "Audio: {}", w.display());
+            }
+            EXIT_OK
+        }
+        Err(e) => {
+            let _ = writeln!(err, "error: {e}");
+            EXIT_INVALID
+        }
+    }
 }

@@ -137,6 +137,8 @@ struct Airable {
     valid_until: Option<DateTime<Utc>>,
     priority: Priority,
     gain_db: f64,
+    /// Valid from its arrival only (no date in its name or sidecar).
+    from_arrival: bool,
     /// Still waiting for something before it may air (length, loudness).
     waiting: Option<String>,
 }
@@ -633,6 +635,7 @@ impl Library {
                     valid_until: None,
                     priority: Priority::Normal,
                     gain_db: 0.0,
+                    from_arrival: true,
                     waiting: Some(format!(
                         "new or changed: waits until unchanged for {}",
                         crate::config::format_duration(self.settle)
@@ -718,6 +721,7 @@ impl Library {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default());
         let name_date = meta::leading_date(&stem).map(|(d, _)| local::start_of_day(d, self.tz));
+        let from_arrival = side.valid_from.is_none() && name_date.is_none();
         let valid_from = side.valid_from.or(name_date).unwrap_or(e.arrived);
         let valid_until = side.valid_until.or_else(|| {
             cat.and_then(|c| c.max_age)
@@ -736,6 +740,7 @@ impl Library {
                 .or(cat.map(|c| c.priority))
                 .unwrap_or_default(),
             gain_db,
+            from_arrival,
             waiting,
         })
     }
@@ -831,6 +836,7 @@ impl Library {
                     priority: a.priority,
                     hash: p.hash.clone(),
                     gain_db: a.gain_db,
+                    from_arrival: a.from_arrival,
                 })
             })
             .collect()

@@ -1,0 +1,35 @@
+//! Cue one file on the default device at the next whole second + 2 s; print the instant.
+use loaxa::playout::{output::Spec, Item, PlayPlan, Player, RealPlayer};
+fn main() {
+    let path = std::path::PathBuf::from(std::env::args().nth(1).unwrap());
+    let mut p = RealPlayer::new(Spec::parse(std::env::args().nth(2).as_deref()));
+    let now = chrono::Utc::now();
+    let at = chrono::DateTime::from_timestamp(now.timestamp() + 2, 0).unwrap();
+    p.cue(PlayPlan {
+        run: 1,
+        at,
+        replace: false,
+        items: vec![
+            Item {
+                path: path.clone(),
+                gain: 1.0,
+                offset: Default::default(),
+                expect: None,
+            },
+            Item {
+                path,
+                gain: 1.0,
+                offset: Default::default(),
+                expect: None,
+            },
+        ],
+    });
+    println!("{}", at.timestamp_nanos_opt().unwrap());
+    let t = std::time::Instant::now();
+    while t.elapsed() < std::time::Duration::from_secs(9) {
+        for e in p.poll() {
+            eprintln!("{e:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
