@@ -55,6 +55,8 @@ struct Daemon {
     started: DateTime<Utc>,
     last_status: String,
     reload_at: Option<Instant>,
+    /// `--demo`: air the first programme once the library has settled (or by this time).
+    demo_by: Option<Instant>,
 }
 
 /// Runs the daemon until a signal; returns the exit code.
@@ -181,13 +183,9 @@ async fn run_async(opts: Options) -> i32 {
         started: now,
         last_status: String::new(),
         reload_at: None,
+        demo_by: opts.demo.then(|| Instant::now() + Duration::from_secs(10)),
     };
     d.exec(acts);
-    if opts.demo {
-        let acts = d.station.air_programme_now(0, now);
-        tracing::info!("demo: airing the first programme now");
-        d.exec(acts);
-    }
 
     spawn_signals(tx.clone());
     spawn_control(listener, tx.clone());
@@ -274,6 +272,14 @@ impl Daemon {
                 for (row, start) in self.open_rows.values() {
                     let _ = s.heartbeat(*row, (now - *start).to_std().unwrap_or_default(), now);
                 }
+            }
+        }
+        if let Some(by) = self.demo_by {
+            if !self.snapshot.counts.contains_key("settling") || Instant::now() >= by {
+                self.demo_by = None;
+                tracing::info!("demo: airing the first programme now");
+                let acts = self.station.air_programme_now(0, now);
+                self.exec(acts);
             }
         }
         if self.reload_at.is_some_and(|t| Instant::now() >= t) {

@@ -44,6 +44,43 @@ pub fn open(path: &std::path::Path) -> Result<Decoder<File>, String> {
         .map_err(|e| format!("cannot decode {}: {e}", path.display()))
 }
 
+/// rodio's symphonia decoder reports a span of 0 samples when its first packet decodes to
+/// nothing (an MP3's encoder delay, trimmed), and `UniformSourceIterator` then ends the
+/// stream at once. Reporting "unknown" instead converts the whole file as one span.
+struct SpanFix<S>(S);
+
+impl<S: Source> Iterator for SpanFix<S> {
+    type Item = S::Item;
+    fn next(&mut self) -> Option<S::Item> {
+        self.0.next()
+    }
+}
+
+impl<S: Source> Source for SpanFix<S> {
+    fn current_span_len(&self) -> Option<usize> {
+        self.0.current_span_len().filter(|n| *n > 0)
+    }
+    fn channels(&self) -> rodio::ChannelCount {
+        self.0.channels()
+    }
+    fn sample_rate(&self) -> rodio::SampleRate {
+        self.0.sample_rate()
+    }
+    fn total_duration(&self) -> Option<Duration> {
+        self.0.total_duration()
+    }
+    fn try_seek(&mut self, pos: Duration) -> Result<(), rodio::source::SeekError> {
+        self.0.try_seek(pos)
+    }
+}
+
+/// A file decoded and converted to the output's channels and rate.
+pub fn converted(dec: Decoder<File>, channels: u16, rate: u32) -> impl Iterator<Item = f32> {
+    let ch = std::num::NonZero::new(channels).expect("channels > 0");
+    let sr = std::num::NonZero::new(rate).expect("rate > 0");
+    UniformSourceIterator::new(SpanFix(dec), ch, sr)
+}
+
 /// Starts decoding `items` for run `run`; returns the audio thread's end of it.
 pub fn spawn(
     run: u64,
@@ -77,8 +114,6 @@ fn feed(
     decoded: Arc<AtomicBool>,
     cancel: Arc<AtomicBool>,
 ) {
-    let ch = std::num::NonZero::new(channels).expect("channels > 0");
-    let sr = std::num::NonZero::new(rate).expect("rate > 0");
     let mut frames: u64 = 0;
     let mut buf: Vec<f32> = Vec::with_capacity(4096);
     'items: for (i, item) in items.iter().enumerate() {
@@ -109,7 +144,7 @@ fn feed(
             kind: MarkerKind::Start,
         });
         let start = frames;
-        let mut src = UniformSourceIterator::new(dec, ch, sr);
+        let mut src = converted(dec, channels, rate);
         let per_frame = channels as usize;
         loop {
             buf.clear();

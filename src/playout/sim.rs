@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rodio::source::UniformSourceIterator;
 
 use super::deck::Outcome;
 use super::{PlayPlan, Player, PlayerEvent};
@@ -120,12 +119,7 @@ fn render(w: &mut hound::WavWriter<std::io::BufWriter<std::fs::File>>, it: &supe
     let Ok(dec) = super::decode::open(&it.path) else {
         return;
     };
-    let src = UniformSourceIterator::new(
-        dec,
-        std::num::NonZero::new(2).expect("2"),
-        std::num::NonZero::new(48_000).expect("48k"),
-    );
-    for s in src {
+    for s in super::decode::converted(dec, 2, 48_000) {
         let _ = w.write_sample(((s * it.gain).clamp(-1.0, 1.0) * 32767.0) as i16);
     }
 }
