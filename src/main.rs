@@ -244,35 +244,40 @@ fn main() -> ExitCode {
                 &mut err,
             ),
         },
-        Command::Status { json } => match config(cfg, &mut err) {
-            None => EXIT_INVALID,
-            Some(c) => commands::control::send(&c, Request::Status, json, &mut out, &mut err),
-        },
+        // The control commands need only the state folder: they work while the config on
+        // disk has errors (the daemon runs the last good one).
+        Command::Status { json } => {
+            let state = loaxa::config::state_dir(cfg);
+            commands::control::send(&state, Request::Status, json, &mut out, &mut err)
+        }
         Command::Play {
             file,
             category,
             emergency,
-        } => match config(cfg, &mut err) {
-            None => EXIT_INVALID,
-            Some(c) => commands::control::play(
-                &c,
+        } => {
+            let state = loaxa::config::state_dir(cfg);
+            commands::control::play(
+                &state,
                 file.as_deref(),
                 category,
                 emergency,
                 &mut out,
                 &mut err,
-            ),
-        },
+            )
+        }
         Command::Skip | Command::Stop | Command::Reload => {
             let req = match cli.command {
                 Command::Skip => Request::Skip,
                 Command::Stop => Request::Stop,
                 _ => Request::Reload,
             };
-            match config(cfg, &mut err) {
-                None => EXIT_INVALID,
-                Some(c) => commands::control::send(&c, req, false, &mut out, &mut err),
-            }
+            commands::control::send(
+                &loaxa::config::state_dir(cfg),
+                req,
+                false,
+                &mut out,
+                &mut err,
+            )
         }
         Command::Devices => commands::control::devices(&mut out, &mut err),
         Command::Export {

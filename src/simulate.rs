@@ -2,7 +2,7 @@
 //! against a simulated clock and player, so a month of the schedule takes seconds. It
 //! writes to its own airtime log, never the live one.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::library::Library;
 use crate::playout::sim::SimPlayer;
 use crate::playout::Player;
+use crate::schedule::Candidate;
 use crate::station::{Action, History, Station};
 
 /// What a simulation did.
@@ -24,6 +25,153 @@ pub struct Summary {
     pub by_status: BTreeMap<&'static str, u64>,
 }
 
+/// A station on a simulated clock, writing to a real airtime log.
+pub struct Sim {
+    pub station: Station,
+    pub player: SimPlayer,
+    pub store: Store,
+    pub now: DateTime<Utc>,
+    open: HashMap<(u64, u32), i64>,
+    pub summary: Summary,
+}
+
+impl Sim {
+    pub fn new(
+        config: Arc<Config>,
+        items: Vec<Candidate>,
+        history: History,
+        from: DateTime<Utc>,
+        db: &Path,
+        wav: Option<&Path>,
+    ) -> Result<Sim, String> {
+        let store = Store::open(db).map_err(|e| e.to_string())?;
+        let gains = items.iter().map(|c| (c.path.clone(), c.gain_db)).collect();
+        let player = SimPlayer::new(from, wav)?;
+        let (station, acts) = Station::new(config, items, gains, history, from);
+        let mut sim = Sim {
+            station,
+            player,
+            store,
+            now: from,
+            open: HashMap::new(),
+            summary: Summary::default(),
+        };
+        sim.exec(acts)?;
+        Ok(sim)
+    }
+
+    /// Carries out what the station decided.
+    pub fn exec(&mut self, acts: Vec<Action>) -> Result<(), String> {
+        let err = |e: crate::airtime::Error| e.to_string();
+        for a in acts {
+            match a {
+                Action::Cue(p) => {
+                    self.summary.runs += 1;
+                    self.player.cue(p)
+                }
+                Action::Cut(r) => self.player.cut(r),
+                Action::Start {
+                    run,
+                    item,
+                    airing,
+                    at,
+                } => {
+                    let id = self.store.start(&airing, at).map_err(err)?;
+                    self.open.insert((run, item), id);
+                }
+                Action::Finish {
+                    run,
+                    item,
+                    status,
+                    at,
+                    played,
+                    reason,
+                } => {
+                    if let Some(id) = self.open.remove(&(run, item)) {
+                        self.store
+                            .finish(id, status, at, played, reason.as_deref())
+                            .map_err(err)?;
+                        *self.summary.by_status.entry(status.as_str()).or_default() += 1;
+                        if status == Status::Completed {
+                            let cat = self
+                                .store
+                                .get(id)
+                                .ok()
+                                .flatten()
+                                .and_then(|a| a.category)
+                                .unwrap_or_default();
+                            *self.summary.completed.entry(cat).or_default() += 1;
+                        }
+                    }
+                }
+                Action::Record {
+                    airing,
+                    status,
+                    reason,
+                } => {
+                    self.store.record(&airing, status, &reason).map_err(err)?;
+                    *self.summary.by_status.entry(status.as_str()).or_default() += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn events(&mut self) -> Result<(), String> {
+        for e in self.player.poll() {
+            let acts = self.station.on_event(e, self.now);
+            self.exec(acts)?;
+        }
+        Ok(())
+    }
+
+    /// Runs until `until` (and, with `drain`, until the player has finished what it airs).
+    pub fn run_until(&mut self, until: DateTime<Utc>, drain: bool) -> Result<(), String> {
+        loop {
+            let next = [
+                self.station.next_wakeup(self.now),
+                self.player.next_event_at(),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
+            let t = match next {
+                Some(t) if t < until => t,
+                Some(t) if drain && self.player.busy() => t,
+                _ => break,
+            };
+            // Never stand still: time moves at least a millisecond per step.
+            self.now = t.max(self.now + chrono::Duration::milliseconds(1));
+            self.player.advance(self.now);
+            self.events()?;
+            if self.now < until {
+                let acts = self.station.tick(self.now);
+                self.exec(acts)?;
+            }
+            // What a cue at `now` starts happens at `now` too.
+            self.player.advance(self.now);
+            self.events()?;
+        }
+        if self.now < until {
+            self.now = until;
+            self.player.advance(until);
+            self.events()?;
+        }
+        Ok(())
+    }
+
+    /// Lets the test or caller act on the station at the current instant.
+    pub fn act(
+        &mut self,
+        f: impl FnOnce(&mut Station, DateTime<Utc>) -> Vec<Action>,
+    ) -> Result<(), String> {
+        let acts = f(&mut self.station, self.now);
+        self.exec(acts)?;
+        self.player.advance(self.now);
+        self.events()
+    }
+}
+
 /// Simulates `[from, until)` with the library as it is now, writing to `db`.
 pub fn simulate(
     config: Arc<Config>,
@@ -32,7 +180,6 @@ pub fn simulate(
     db: &Path,
     wav: Option<&Path>,
 ) -> Result<Summary, String> {
-    let store = Store::open(db).map_err(|e| e.to_string())?;
     let lib = Library::snapshot(&config, Utc::now(), false);
     // Items without a date of their own became valid when this machine first saw them;
     // for a simulation, they are there from its start.
@@ -42,100 +189,10 @@ pub fn simulate(
             c.valid_from = c.valid_from.min(from);
         }
     }
-    let gains = items.iter().map(|c| (c.path.clone(), c.gain_db)).collect();
-    let mut player = SimPlayer::new(from, wav)?;
-    let (mut station, acts) = Station::new(config, items, gains, History::default(), from);
-    let mut sum = Summary::default();
-    let mut open: std::collections::HashMap<(u64, u32), i64> = Default::default();
-    let mut exec =
-        |acts: Vec<Action>, player: &mut SimPlayer, sum: &mut Summary| -> Result<(), String> {
-            for a in acts {
-                match a {
-                    Action::Cue(p) => {
-                        sum.runs += 1;
-                        player.cue(p)
-                    }
-                    Action::Cut(r) => player.cut(r),
-                    Action::Start {
-                        run,
-                        item,
-                        airing,
-                        at,
-                    } => {
-                        let id = store.start(&airing, at).map_err(|e| e.to_string())?;
-                        open.insert((run, item), id);
-                        *sum.completed
-                            .entry(airing.category.clone().unwrap_or_default())
-                            .or_default() += 0;
-                    }
-                    Action::Finish {
-                        run,
-                        item,
-                        status,
-                        at,
-                        played,
-                        reason,
-                    } => {
-                        if let Some(id) = open.remove(&(run, item)) {
-                            store
-                                .finish(id, status, at, played, reason.as_deref())
-                                .map_err(|e| e.to_string())?;
-                            *sum.by_status.entry(status.as_str()).or_default() += 1;
-                            if status == Status::Completed {
-                                let cat = store
-                                    .get(id)
-                                    .ok()
-                                    .flatten()
-                                    .and_then(|a| a.category)
-                                    .unwrap_or_default();
-                                *sum.completed.entry(cat).or_default() += 1;
-                            }
-                        }
-                    }
-                    Action::Record {
-                        airing,
-                        status,
-                        reason,
-                    } => {
-                        store
-                            .record(&airing, status, &reason)
-                            .map_err(|e| e.to_string())?;
-                        *sum.by_status.entry(status.as_str()).or_default() += 1;
-                    }
-                }
-            }
-            Ok(())
-        };
-    exec(acts, &mut player, &mut sum)?;
-    let mut now = from;
-    loop {
-        let next = [station.next_wakeup(now), player.next_event_at()]
-            .into_iter()
-            .flatten()
-            .min();
-        let Some(t) = next else { break };
-        if t >= until && !player.busy() {
-            break;
-        }
-        // Never stand still: time moves at least a millisecond per step.
-        now = t.max(now + chrono::Duration::milliseconds(1));
-        player.advance(now);
-        for e in player.poll() {
-            let acts = station.on_event(e, now);
-            exec(acts, &mut player, &mut sum)?;
-        }
-        if now < until {
-            let acts = station.tick(now);
-            exec(acts, &mut player, &mut sum)?;
-        }
-        // What a cue at `now` starts happens at `now` too.
-        player.advance(now);
-        for e in player.poll() {
-            let acts = station.on_event(e, now);
-            exec(acts, &mut player, &mut sum)?;
-        }
-    }
-    player.finish()?;
+    let mut sim = Sim::new(config, items, History::default(), from, db, wav)?;
+    sim.run_until(until, true)?;
+    sim.player.finish()?;
+    let mut sum = sim.summary;
     sum.completed.retain(|_, v| *v > 0);
     Ok(sum)
 }

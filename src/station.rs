@@ -1057,7 +1057,7 @@ impl Station {
                     .cmp(&self.last_aired.get(&b.id))
                     .then(b.valid_from.cmp(&a.valid_from))
             }),
-            _ => pool.sort_by(|a, b| b.valid_from.cmp(&a.valid_from)),
+            _ => pool.sort_by_key(|c| std::cmp::Reverse(c.valid_from)),
         }
         pool.first().map(|c| self.entry_from_candidate(c))
     }

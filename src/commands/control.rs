@@ -4,18 +4,17 @@ use std::io::Write;
 use std::path::Path;
 
 use super::{EXIT_INVALID, EXIT_OK, EXIT_UNAVAILABLE};
-use crate::config::Config;
 use crate::control::{self, ClientError, Request};
 
-/// Sends `req` to the station's daemon and prints the answer.
+/// Sends `req` to the daemon whose state folder is `state` and prints the answer.
 pub fn send(
-    config: &Config,
+    state: &Path,
     req: Request,
     json: bool,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> i32 {
-    match control::request(&config.paths.state, &req) {
+    match control::request(state, &req) {
         Err(e @ (ClientError::NotRunning(_) | ClientError::Denied(..))) => {
             let _ = writeln!(err, "error: {e}");
             EXIT_UNAVAILABLE
@@ -105,7 +104,7 @@ fn print_status(s: &serde_json::Value, out: &mut dyn Write) {
 
 /// `loaxa play`: a file (resolved here, where the person typed it) or a category.
 pub fn play(
-    config: &Config,
+    state: &Path,
     file: Option<&Path>,
     category: Option<String>,
     emergency: bool,
@@ -134,7 +133,7 @@ pub fn play(
         return EXIT_INVALID;
     }
     send(
-        config,
+        state,
         Request::Play {
             file,
             category,

@@ -200,6 +200,18 @@ pub struct Loaded {
     pub warnings: Diagnostics,
 }
 
+/// The state folder a config names, even when the rest of the file has errors: the
+/// control clients need only this to reach a daemon that still runs the last good config.
+pub fn state_dir(path: &Path) -> PathBuf {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let base = abs.parent().map(Path::to_path_buf).unwrap_or_default();
+    let state = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_yaml::from_str::<Value>(&t).ok())
+        .and_then(|v| v.get("paths")?.get("state")?.as_str().map(PathBuf::from));
+    base.join(state.unwrap_or_else(|| "state".into()))
+}
+
 /// Reads and validates a config file. Err holds every error found (and the warnings).
 pub fn load(path: &Path) -> Result<Loaded, Diagnostics> {
     let text = match std::fs::read_to_string(path) {
@@ -531,7 +543,9 @@ impl Cx {
             _ => vec![],
         };
         let categories = self.categories(cats, &paths.audio);
-        let programmes = self.programmes(take("programmes"), &keys, &paths.audio);
+        let picks: std::collections::HashMap<String, Pick> =
+            categories.iter().map(|c| (c.key.clone(), c.pick)).collect();
+        let programmes = self.programmes(take("programmes"), &keys, &picks, &paths.audio);
         let quiet_hours = self.quiet_hours(take("quiet_hours"));
         let catch_up = match take("catch_up") {
             None => DEFAULT_CATCH_UP,
@@ -732,7 +746,13 @@ impl Cx {
         out
     }
 
-    fn programmes(&mut self, v: Option<Value>, keys: &[String], audio: &Path) -> Vec<Programme> {
+    fn programmes(
+        &mut self,
+        v: Option<Value>,
+        keys: &[String],
+        picks: &std::collections::HashMap<String, Pick>,
+        audio: &Path,
+    ) -> Vec<Programme> {
         let mut out: Vec<Programme> = Vec::new();
         let Some(v) = v else {
             return out;
@@ -792,7 +812,7 @@ impl Cx {
             }
             for (j, sv) in raw.segments.into_iter().enumerate() {
                 let sp = join_index(&join_key(&path, "segments"), j);
-                if let Some(s) = self.segment(&sp, sv, keys, audio) {
+                if let Some(s) = self.segment(&sp, sv, keys, picks, audio) {
                     segments.push(s);
                 }
             }
@@ -813,7 +833,14 @@ impl Cx {
         out
     }
 
-    fn segment(&mut self, path: &str, v: Value, keys: &[String], audio: &Path) -> Option<Segment> {
+    fn segment(
+        &mut self,
+        path: &str,
+        v: Value,
+        keys: &[String],
+        picks: &std::collections::HashMap<String, Pick>,
+        audio: &Path,
+    ) -> Option<Segment> {
         if let Value::String(s) = &v {
             self.error(
                 self.loc.value(path),
@@ -869,9 +896,14 @@ impl Cx {
                 );
                 return None;
             }
+            // Without its own `pick`, a segment takes its category's.
+            let pick = raw
+                .pick
+                .or_else(|| picks.get(&key).copied())
+                .unwrap_or_default();
             SegmentKind::Category {
                 key,
-                pick: raw.pick.unwrap_or_default(),
+                pick,
                 count: raw.count,
             }
         } else {

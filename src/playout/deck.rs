@@ -119,7 +119,9 @@ pub struct Deck {
     rate: u32,
     cmds: rtrb::Consumer<Cmd>,
     events: rtrb::Producer<Ev>,
-    /// Cued runs, earliest first (a few at most; capacity reserved up front).
+    /// Cued runs, earliest first (a few at most; capacity reserved up front). Boxed so a
+    /// run moves in and out of the audio thread as a pointer, never copied or freed here.
+    #[allow(clippy::vec_box)]
     cued: Vec<Box<Stream>>,
     current: Option<Box<Stream>>,
     /// A cut run fading out, how many fade frames are left, and the frame of this buffer

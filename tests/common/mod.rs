@@ -91,3 +91,43 @@ pub fn stdout(o: &Output) -> String {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// A mono 16-bit 48 kHz WAV: `secs` of a tone at `amp` (0–1), with `pad` s of silence
+/// around it; its mtime set two minutes back (copied a while ago).
+pub fn tone(path: &Path, freq: f64, secs: f64, amp: f64, pad: f64) {
+    tone_at(path, 48_000, freq, secs, amp, pad)
+}
+
+/// [`tone`] at another sample rate (long test items stay small at 8 kHz).
+pub fn tone_at(path: &Path, rate: u32, freq: f64, secs: f64, amp: f64, pad: f64) {
+    use std::io::Write;
+    let (p, n) = ((pad * rate as f64) as u32, (secs * rate as f64) as u32);
+    let total = p * 2 + n;
+    let mut b = Vec::with_capacity(44 + total as usize * 2);
+    b.extend_from_slice(b"RIFF");
+    b.extend_from_slice(&(36 + total * 2).to_le_bytes());
+    b.extend_from_slice(b"WAVEfmt ");
+    b.extend_from_slice(&16u32.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes());
+    b.extend_from_slice(&rate.to_le_bytes());
+    b.extend_from_slice(&(rate * 2).to_le_bytes());
+    b.extend_from_slice(&2u16.to_le_bytes());
+    b.extend_from_slice(&16u16.to_le_bytes());
+    b.extend_from_slice(b"data");
+    b.extend_from_slice(&(total * 2).to_le_bytes());
+    for i in 0..total {
+        let v = if i >= p && i < p + n {
+            (f64::sin((i - p) as f64 * freq * std::f64::consts::TAU / rate as f64) * amp * 32767.0)
+                as i16
+        } else {
+            0
+        };
+        b.extend_from_slice(&v.to_le_bytes());
+    }
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::File::create(path).unwrap().write_all(&b).unwrap();
+    let f = std::fs::File::options().append(true).open(path).unwrap();
+    f.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(120))
+        .unwrap();
+}

@@ -1,0 +1,525 @@
+//! End to end: `loaxa run` as a real process on the real output path (rodio → cpal → ALSA
+//! → the pulse plugin → the test rig's null sink), its sound recorded from the sink's
+//! monitor. Each test holds the rig alone (one capture at a time).
+
+mod common;
+use common::{stderr, tone, Station};
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Timelike, Utc};
+use loaxa::airtime::{Airing, Status, Store};
+
+static RIG: Mutex<()> = Mutex::new(());
+
+fn rig_dir() -> PathBuf {
+    common::repo().join("tests/rig")
+}
+
+/// The environment that points ALSA's default device at the rig.
+fn rig_env() -> Vec<(String, String)> {
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!(". {}/env.sh && env", rig_dir().display()))
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .filter(|(k, _)| {
+            [
+                "RIG_DIR",
+                "XDG_RUNTIME_DIR",
+                "PULSE_SERVER",
+                "PULSE_COOKIE",
+                "PULSE_SINK",
+            ]
+            .contains(k)
+        })
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn start_rig() -> std::sync::MutexGuard<'static, ()> {
+    let guard = RIG.lock().unwrap_or_else(|e| e.into_inner());
+    let st = Command::new(rig_dir().join("start.sh"))
+        .status()
+        .expect("tests/rig/start.sh (needs pulseaudio: scripts/test installs it)");
+    assert!(st.success(), "the audio rig did not start (scripts/test installs pulseaudio, pulseaudio-utils, libasound2-plugins)");
+    guard
+}
+
+/// The next whole second at least `secs` from now, and its 6-field cron in the zone.
+fn second_after(secs: i64) -> (DateTime<Utc>, String) {
+    let t = Utc::now() + chrono::Duration::seconds(secs);
+    let t = t.with_nanosecond(0).unwrap() + chrono::Duration::seconds(1);
+    let l = t.with_timezone(&chrono_tz::Asia::Ho_Chi_Minh);
+    (
+        t,
+        format!("{} {} {} * * *", l.second(), l.minute(), l.hour()),
+    )
+}
+
+fn config(when: &str, extra: &str) -> String {
+    format!(
+        r#"station:
+  name: "Đài thử"
+library:
+  settle: 1s
+output:
+  volume: 1.0
+categories:
+  tin:
+    name: "Tin"
+    loudness: -20
+  khan-cap:
+    name: "Khẩn cấp"
+    priority: emergency
+    loudness: -20
+  nhac-hieu:
+    name: "Nhạc hiệu"
+    loudness: -20
+programmes:
+  - name: "Thử"
+    when: "{when}"
+    segments:
+      - jingle: nhac-hieu/a.wav
+      - category: tin
+        pick: all
+emergency:
+  category: khan-cap
+  alert_tone: nhac-hieu/coi.wav
+  repeat: 1
+  after: restart_item
+{extra}"#
+    )
+}
+
+struct Run {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Run {
+    fn start(st: &Station, env: &[(String, String)], args: &[&str]) -> Run {
+        let log = st.path().join("daemon.log");
+        let f = std::fs::File::create(&log).unwrap();
+        let mut c = Command::new(common::bin());
+        c.arg("run")
+            .args(args)
+            .arg("--config")
+            .arg(st.config())
+            .current_dir(st.path())
+            .env_remove("LOAXA_CONFIG")
+            .env("RUST_LOG", "info");
+        for k in [
+            "PULSE_SERVER",
+            "XDG_RUNTIME_DIR",
+            "PULSE_COOKIE",
+            "PULSE_SINK",
+        ] {
+            c.env_remove(k);
+        }
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        let child = c.stdout(Stdio::null()).stderr(f).spawn().unwrap();
+        let r = Run { child, log };
+        r.wait_log("loaxa running", Duration::from_secs(10));
+        r
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn wait_log(&self, needle: &str, max: Duration) {
+        let t = Instant::now();
+        while !self.log().contains(needle) {
+            assert!(
+                t.elapsed() < max,
+                "no `{needle}` in the daemon's log within {max:?}:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// SIGTERM; returns how long it took to exit.
+    fn term(&mut self) -> Duration {
+        let t = Instant::now();
+        // SAFETY: sending a signal to our own child.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let st = self.child.wait().unwrap();
+        assert!(st.success(), "exit status {st:?}\n{}", self.log());
+        t.elapsed()
+    }
+}
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Capture {
+    child: Child,
+    out: PathBuf,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct Segment {
+    start_ns: i128,
+    end_ns: i128,
+    dur_s: f64,
+}
+
+impl Capture {
+    fn start(env: &[(String, String)], out: &Path) -> Capture {
+        let child = Command::new("python3")
+            .arg(rig_dir().join("capture.py"))
+            .arg("record")
+            .arg(out)
+            .envs(env.iter().cloned())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(700));
+        Capture {
+            child,
+            out: out.to_path_buf(),
+        }
+    }
+
+    fn stop(mut self) -> Vec<Segment> {
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        self.child.wait().unwrap();
+        let o = Command::new("python3")
+            .arg(rig_dir().join("capture.py"))
+            .arg("analyze")
+            .arg(&self.out)
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+        serde_json::from_value(v["segments"].clone()).unwrap()
+    }
+}
+
+fn ns(t: DateTime<Utc>) -> i128 {
+    t.timestamp_nanos_opt().unwrap() as i128
+}
+
+fn rows(st: &Station) -> Vec<Airing> {
+    Store::open_readonly(&st.path().join("state/airtime.db"))
+        .unwrap()
+        .tail(1000)
+        .unwrap()
+}
+
+#[test]
+fn airs_on_the_second_gapless_and_logs_what_the_output_played() {
+    let _rig = start_rig();
+    let env = rig_env();
+    let st = Station::new();
+    let a = st.path().join("audio");
+    tone(&a.join("nhac-hieu/a.wav"), 880.0, 1.0, 0.5, 0.0);
+    tone(&a.join("nhac-hieu/coi.wav"), 1200.0, 0.5, 0.5, 0.0);
+    tone(&a.join("tin/2026-01-01 b.wav"), 440.0, 1.5, 0.5, 0.0);
+    tone(&a.join("tin/2026-01-02 c.wav"), 660.0, 1.0, 0.5, 0.0);
+    let (at, when) = second_after(6);
+    st.write_config(&config(&when, ""));
+    let cap = Capture::start(&env, &st.path().join("cap"));
+    let mut d = Run::start(&st, &env, &[]);
+    d.wait_log("completed: 1.5", Duration::from_secs(20));
+    std::thread::sleep(Duration::from_millis(1500));
+    let segs = cap.stop();
+    d.term();
+    assert!(!segs.is_empty(), "nothing was heard\n{}", d.log());
+    let onset_ms = (segs[0].start_ns - ns(at)) as f64 / 1e6;
+    eprintln!("onset {onset_ms:+.2} ms; segments {segs:?}");
+    assert!(
+        onset_ms.abs() < 50.0,
+        "first sample {onset_ms:+.1} ms from its second"
+    );
+    // Three items back to back with no gap: one continuous segment of 1 + 1.5 + 1 s.
+    assert_eq!(segs.len(), 1, "{segs:?}");
+    assert!(
+        (segs[0].dur_s - 3.5).abs() < 0.01,
+        "gapless: {} s",
+        segs[0].dur_s
+    );
+    // The log's times are the audio path's.
+    let r = rows(&st);
+    assert_eq!(r.len(), 3, "{r:?}");
+    assert!(r.iter().all(|a| a.status == Status::Completed));
+    assert_eq!(r[0].title.as_deref(), Some("a"));
+    // `pick: all` airs the newest first.
+    assert_eq!(r[1].title.as_deref(), Some("c"));
+    assert_eq!(r[2].title.as_deref(), Some("b"));
+    assert_eq!(r[1].category.as_deref(), Some("tin"));
+    let log_ms = (ns(r[0].started_at.unwrap()) - segs[0].start_ns) as f64 / 1e6;
+    assert!(
+        log_ms.abs() < 50.0,
+        "log start {log_ms:+.1} ms from the captured onset"
+    );
+    let end_ms = (ns(r[2].ended_at.unwrap()) - segs[0].end_ns) as f64 / 1e6;
+    assert!(
+        end_ms.abs() < 50.0,
+        "log end {end_ms:+.1} ms from the captured end"
+    );
+    assert_eq!(r[2].played, Some(Duration::from_millis(1500)));
+}
+
+#[test]
+fn an_emergency_file_interrupts_within_a_second_and_the_programme_resumes() {
+    let _rig = start_rig();
+    let env = rig_env();
+    let st = Station::new();
+    let a = st.path().join("audio");
+    tone(&a.join("nhac-hieu/a.wav"), 880.0, 0.5, 0.5, 0.0);
+    tone(&a.join("nhac-hieu/coi.wav"), 1200.0, 0.5, 0.5, 0.0);
+    tone(&a.join("tin/2026-01-01 dai.wav"), 440.0, 6.0, 0.5, 0.0);
+    let (_, when) = second_after(5);
+    st.write_config(&config(&when, ""));
+    let mut d = Run::start(&st, &env, &[]);
+    d.wait_log("on air: Thử › dai", Duration::from_secs(20));
+    std::thread::sleep(Duration::from_millis(1500));
+    // The operator drops a warning into the emergency folder.
+    let tmp = st.path().join("canh-bao-bao.wav");
+    tone(&tmp, 300.0, 1.0, 0.5, 0.0);
+    std::fs::rename(&tmp, a.join("khan-cap/canh-bao-bao.wav")).unwrap();
+    let dropped = Utc::now();
+    d.wait_log("EMERGENCY", Duration::from_secs(5));
+    d.wait_log(
+        "on air: Phát khẩn cấp › canh-bao-bao",
+        Duration::from_secs(5),
+    );
+    // restart_item: the cut item plays again from its start afterwards.
+    d.wait_log("continuing `Thử`", Duration::from_secs(5));
+    std::thread::sleep(Duration::from_millis(800));
+    d.term();
+    let r = rows(&st);
+    let cut = r
+        .iter()
+        .find(|x| x.title.as_deref() == Some("dai"))
+        .unwrap();
+    assert_eq!(cut.status, Status::Interrupted, "{r:#?}");
+    assert_eq!(
+        cut.reason.as_deref(),
+        Some("interrupted by emergency broadcast")
+    );
+    let alert = r
+        .iter()
+        .find(|x| x.title.as_deref() == Some("coi"))
+        .unwrap();
+    assert_eq!(alert.trigger, loaxa::airtime::Trigger::Emergency);
+    // On air within 1 s of the file settling (settle is 1 s here).
+    let settled = dropped + chrono::Duration::seconds(1);
+    let delay = (alert.started_at.unwrap() - settled).num_milliseconds();
+    assert!(
+        delay < 1000,
+        "emergency on air {delay} ms after the file settled"
+    );
+    let item = r
+        .iter()
+        .find(|x| x.title.as_deref() == Some("canh-bao-bao"))
+        .unwrap();
+    assert_eq!(item.status, Status::Completed);
+    assert_eq!(item.priority, loaxa::config::Priority::Emergency);
+    // The interrupted item airs again after the emergency.
+    assert!(
+        r.iter()
+            .filter(|x| x.title.as_deref() == Some("dai"))
+            .count()
+            == 2,
+        "{r:#?}"
+    );
+    assert!(
+        r.iter()
+            .position(|x| x.title.as_deref() == Some("canh-bao-bao"))
+            < r.iter().rposition(|x| x.title.as_deref() == Some("dai"))
+    );
+}
+
+#[test]
+fn sigterm_mid_item_stops_within_2s_and_logs_interrupted() {
+    let _rig = start_rig();
+    let env = rig_env();
+    let st = Station::new();
+    let a = st.path().join("audio");
+    tone(&a.join("nhac-hieu/a.wav"), 880.0, 0.5, 0.5, 0.0);
+    tone(&a.join("nhac-hieu/coi.wav"), 1200.0, 0.5, 0.5, 0.0);
+    tone(&a.join("tin/2026-01-01 dai.wav"), 440.0, 8.0, 0.5, 0.0);
+    let (_, when) = second_after(4);
+    st.write_config(&config(&when, ""));
+    let mut d = Run::start(&st, &env, &[]);
+    d.wait_log("on air: Thử › dai", Duration::from_secs(20));
+    std::thread::sleep(Duration::from_millis(1200));
+    let took = d.term();
+    assert!(took < Duration::from_secs(2), "stopped in {took:?}");
+    let r = rows(&st);
+    let last = r.last().unwrap();
+    assert_eq!(last.title.as_deref(), Some("dai"));
+    assert_eq!(last.status, Status::Interrupted);
+    assert_eq!(last.reason.as_deref(), Some("daemon stopped (SIGTERM)"));
+    let played = last.played.unwrap().as_secs_f64();
+    assert!((0.8..3.0).contains(&played), "played {played} s");
+    assert!(d.log().contains("stopped (SIGTERM)"));
+}
+
+#[test]
+fn an_invalid_edit_is_refused_and_the_old_schedule_keeps_running() {
+    let _rig = start_rig();
+    let env = rig_env();
+    let st = Station::new();
+    let a = st.path().join("audio");
+    tone(&a.join("nhac-hieu/a.wav"), 880.0, 0.5, 0.5, 0.0);
+    tone(&a.join("nhac-hieu/coi.wav"), 1200.0, 0.5, 0.5, 0.0);
+    st.write_config(&config("0 0 5 * * *", ""));
+    let d = Run::start(&st, &env, &[]);
+    // A typo saved over the config.
+    std::fs::write(
+        st.config(),
+        config("0 0 5 * * *", "").replace("pick: all", "pick: al"),
+    )
+    .unwrap();
+    d.wait_log("still running the last good one", Duration::from_secs(5));
+    assert!(
+        d.log()
+            .contains("schedule.yaml:24:15: error: `al` is not a valid pick — did you mean `all`?"),
+        "{}",
+        d.log()
+    );
+    let s = st.run(&["status"]);
+    let so = common::stdout(&s);
+    assert!(so.contains("next:    Thử at"), "{so}");
+    assert!(so.contains("05:00"), "the old schedule: {so}");
+    // `loaxa reload` says the same and fails.
+    let r = st.run(&["reload"]);
+    assert_eq!(r.status.code(), Some(1));
+    assert!(
+        stderr(&r).contains("`al` is not a valid pick"),
+        "{}",
+        stderr(&r)
+    );
+    // A good edit is taken.
+    std::fs::write(st.config(), config("0 30 6 * * *", "")).unwrap();
+    d.wait_log("reloaded", Duration::from_secs(5));
+    let so = common::stdout(&st.run(&["status"]));
+    assert!(so.contains("06:30"), "{so}");
+}
+
+#[test]
+fn without_a_sound_device_it_says_so_and_never_pretends_to_air() {
+    let _rig = start_rig();
+    let st = Station::new();
+    let a = st.path().join("audio");
+    tone(&a.join("nhac-hieu/a.wav"), 880.0, 0.5, 0.5, 0.0);
+    tone(&a.join("nhac-hieu/coi.wav"), 1200.0, 0.5, 0.5, 0.0);
+    tone(&a.join("tin/2026-01-01 b.wav"), 440.0, 1.0, 0.5, 0.0);
+    let (_, when) = second_after(4);
+    st.write_config(&config(&when, ""));
+    // No PULSE_SERVER and no sound card: ALSA's default device cannot open.
+    let mut d = Run::start(
+        &st,
+        &[("PULSE_SERVER".into(), "unix:/nonexistent/pulse".into())],
+        &[],
+    );
+    let log = d.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("cannot open the default sound device"))
+        .unwrap_or_else(|| panic!("{log}"));
+    assert!(
+        line.contains("--output wav:FILE") && line.contains("loaxa devices"),
+        "{line}"
+    );
+    d.wait_log("Thử failed", Duration::from_secs(15));
+    d.term();
+    let r = rows(&st);
+    assert!(!r.is_empty());
+    assert!(r.iter().all(|x| x.status == Status::Failed), "{r:#?}");
+    assert!(
+        r[0].reason.as_deref().unwrap().contains("cannot open"),
+        "{:?}",
+        r[0].reason
+    );
+    // The same schedule on the null output airs.
+    let (_, when) = second_after(4);
+    st.write_config(&config(&when, ""));
+    let mut d = Run::start(&st, &[], &["--output", "null"]);
+    d.wait_log("completed: 1", Duration::from_secs(15));
+    d.term();
+    assert!(rows(&st)
+        .iter()
+        .any(|x| x.status == Status::Completed && x.title.as_deref() == Some("b")));
+}
+
+#[test]
+fn operator_commands_play_skip_stop_status() {
+    let _rig = start_rig();
+    let env = rig_env();
+    let st = Station::new();
+    let a = st.path().join("audio");
+    tone(&a.join("nhac-hieu/a.wav"), 880.0, 0.5, 0.5, 0.0);
+    tone(&a.join("nhac-hieu/coi.wav"), 1200.0, 0.5, 0.5, 0.0);
+    tone(&a.join("tin/2026-01-01 mot.wav"), 440.0, 5.0, 0.5, 0.0);
+    tone(&a.join("tin/2026-01-02 hai.wav"), 550.0, 5.0, 0.5, 0.0);
+    st.write_config(&config("0 0 5 * * *", ""));
+    // Without a daemon: one clear line.
+    let r = st.run(&["status"]);
+    assert_eq!(r.status.code(), Some(3));
+    assert!(
+        stderr(&r).starts_with("error: no loaxa daemon is running for this station"),
+        "{}",
+        stderr(&r)
+    );
+    let d = Run::start(&st, &env, &[]);
+    std::thread::sleep(Duration::from_millis(1500)); // library settles
+    let f = st.path().join("ngoài.wav");
+    tone(&f, 700.0, 5.0, 0.5, 0.0);
+    let r = st.run(&["play", f.to_str().unwrap()]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    assert!(common::stdout(&r).contains("playing \"ngoài\" now"));
+    d.wait_log("on air: manual play › ngoài", Duration::from_secs(5));
+    let s = common::stdout(&st.run(&["status"]));
+    assert!(s.contains("on air:  manual play — ngoài"), "{s}");
+    let r = st.run(&["skip"]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    d.wait_log("skipped", Duration::from_secs(5));
+    // A category's pick; then stop ends it.
+    let r = st.run(&["play", "--category", "tin"]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    d.wait_log("on air: manual play › hai", Duration::from_secs(5));
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(st.run(&["stop"]).status.code(), Some(0));
+    d.wait_log("stopped by operator", Duration::from_secs(5));
+    let r = st.run(&["skip"]);
+    assert_eq!(r.status.code(), Some(1));
+    assert!(stderr(&r).contains("nothing is on air"));
+    let rows = rows(&st);
+    let played: Vec<(Option<&str>, Status)> = rows
+        .iter()
+        .map(|x| (x.title.as_deref(), x.status))
+        .collect();
+    assert_eq!(
+        played,
+        vec![
+            (Some("ngoài"), Status::Skipped),
+            (Some("hai"), Status::Interrupted)
+        ],
+        "{rows:#?}"
+    );
+    assert!(rows
+        .iter()
+        .all(|x| x.trigger == loaxa::airtime::Trigger::Manual));
+    let mode = std::fs::metadata(st.path().join("state/control.sock"))
+        .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o777)
+        .unwrap();
+    assert_eq!(mode, 0o660, "owner and group only");
+}

@@ -1,0 +1,504 @@
+//! The station's policies over simulated time, on real files and a real airtime log:
+//! overlaps, catch-up and missed programmes, quiet hours, empty categories, emergencies,
+//! rotation and priority items; and a simulated month of the example schedule.
+
+mod common;
+use common::{stderr, stdout, tone_at, Station as Dir};
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use loaxa::airtime::{Airing, Status, Trigger};
+use loaxa::config::Config;
+use loaxa::library::Library;
+use loaxa::simulate::Sim;
+use loaxa::station::History;
+
+fn local(d: u32, h: u32, m: u32, s: u32) -> DateTime<Utc> {
+    chrono_tz::Asia::Ho_Chi_Minh
+        .with_ymd_and_hms(2026, 12, d, h, m, s)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// A station with categories `tin`, `dvc`, `khan-cap`, `nhac-hieu` and the given
+/// programmes and extras; items are tones of the given lengths (seconds).
+fn station(
+    programmes: &str,
+    extra: &str,
+    items: &[(&str, f64)],
+) -> (Dir, Arc<Config>, Vec<loaxa::schedule::Candidate>) {
+    let d = Dir::new();
+    let a = d.path().join("audio");
+    tone_at(&a.join("nhac-hieu/a.wav"), 8000, 880.0, 2.0, 0.5, 0.0);
+    tone_at(&a.join("nhac-hieu/coi.wav"), 8000, 1200.0, 3.0, 0.5, 0.0);
+    for (i, (name, secs)) in items.iter().enumerate() {
+        tone_at(
+            &a.join(name),
+            8000,
+            300.0 + i as f64 * 50.0,
+            *secs,
+            0.5,
+            0.0,
+        );
+    }
+    d.write_config(&format!(
+        r#"station:
+  name: "Đài thử"
+categories:
+  tin:
+    name: "Tin"
+  dvc:
+    name: "Dịch vụ công"
+    pick: rotate
+  khan-cap:
+    name: "Khẩn cấp"
+    priority: emergency
+  nhac-hieu:
+    name: "Nhạc hiệu"
+programmes:
+{programmes}
+{extra}"#
+    ));
+    let config = Arc::new(
+        loaxa::config::load(&d.config())
+            .unwrap_or_else(|e| panic!("{e}"))
+            .config,
+    );
+    let lib = Library::snapshot(&config, Utc::now(), false);
+    let mut items = lib.candidates();
+    for c in &mut items {
+        c.valid_from = c.valid_from.min(local(1, 0, 0, 0));
+    }
+    (d, config, items)
+}
+
+fn sim(
+    d: &Dir,
+    config: &Arc<Config>,
+    items: &[loaxa::schedule::Candidate],
+    history: History,
+    from: DateTime<Utc>,
+) -> Sim {
+    Sim::new(
+        config.clone(),
+        items.to_vec(),
+        history,
+        from,
+        &d.path().join("sim.db"),
+        None,
+    )
+    .unwrap()
+}
+
+fn rows(s: &Sim) -> Vec<Airing> {
+    s.store.tail(10_000).unwrap()
+}
+
+fn summary(r: &[Airing]) -> Vec<String> {
+    r.iter()
+        .map(|a| {
+            format!(
+                "{} {} {} {}{}",
+                a.at()
+                    .map(|t| t
+                        .with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
+                        .format("%H:%M:%S")
+                        .to_string())
+                    .unwrap_or_default(),
+                a.programme.as_deref().unwrap_or("-"),
+                a.title.as_deref().unwrap_or("-"),
+                a.status.as_str(),
+                a.reason
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_higher_priority_programme_preempts_at_its_second() {
+    let (d, c, items) = station(
+        r#"  - name: "Dài"
+    when: "0 6 * * *"
+    segments: [{category: tin}]
+  - name: "Ưu tiên"
+    when: "5 6 * * *"
+    priority: priority
+    segments: [{category: dvc}]"#,
+        "",
+        &[
+            ("tin/2026-01-01 dai.wav", 600.0),
+            ("dvc/2026-01-01 ngan.wav", 30.0),
+        ],
+    );
+    let mut s = sim(&d, &c, &items, History::default(), local(1, 5, 59, 0));
+    s.run_until(local(1, 6, 20, 0), true).unwrap();
+    assert_eq!(
+        summary(&rows(&s)),
+        vec![
+            "06:00:00 Dài dai interrupted (preempted by higher-priority programme `Ưu tiên`)",
+            "06:05:00 Ưu tiên ngan completed"
+        ]
+    );
+    let r = rows(&s);
+    assert_eq!(r[0].played, Some(Duration::from_secs(300)));
+}
+
+#[test]
+fn an_equal_priority_programme_waits_within_catch_up_or_is_skipped() {
+    let (d, c, items) = station(
+        r#"  - name: "Năm phút"
+    when: "0 6 * * *"
+    segments: [{file: tin/2026-01-01 nam.wav}]
+  - name: "Sau"
+    when: "2 6 * * *"
+    segments: [{category: dvc}]
+  - name: "Mười lăm phút"
+    when: "0 7 * * *"
+    segments: [{file: tin/2026-01-02 muoi-lam.wav}]
+  - name: "Không kịp"
+    when: "2 7 * * *"
+    segments: [{category: dvc}]"#,
+        "catch_up: 10m",
+        &[
+            ("tin/2026-01-01 nam.wav", 300.0),
+            ("dvc/2026-01-01 ngan.wav", 30.0),
+            ("tin/2026-01-02 muoi-lam.wav", 900.0),
+        ],
+    );
+    let mut s = sim(&d, &c, &items, History::default(), local(1, 5, 59, 0));
+    s.run_until(local(1, 7, 30, 0), true).unwrap();
+    let r = summary(&rows(&s));
+    assert_eq!(
+        r,
+        vec![
+            "06:00:00 Năm phút nam completed".to_string(),
+            "06:05:00 Sau ngan completed".to_string(),
+            "07:00:00 Mười lăm phút muoi-lam completed".to_string(),
+            "07:02:00 Không kịp - skipped (`Mười lăm phút` was still on air; could not start within catch_up (10m))".to_string(),
+        ],
+        "{r:#?}"
+    );
+}
+
+#[test]
+fn after_downtime_a_recent_programme_airs_late_and_older_ones_are_missed() {
+    let (d, c, items) = station(
+        r#"  - name: "Sáng"
+    when: "30 5 * * *"
+    segments: [{category: tin}]
+  - name: "Sáu giờ"
+    when: "0 6 * * *"
+    segments: [{category: tin}]"#,
+        "catch_up: 10m",
+        &[("tin/2026-01-01 a.wav", 60.0)],
+    );
+    // The power came back at 06:07; the station was last seen at 05:00.
+    let history = History {
+        last_seen: Some(local(1, 5, 0, 0)),
+        ..Default::default()
+    };
+    let mut s = sim(&d, &c, &items, history, local(1, 6, 7, 0));
+    s.run_until(local(1, 6, 20, 0), true).unwrap();
+    let r = rows(&s);
+    assert_eq!(r[0].status, Status::Missed);
+    assert_eq!(r[0].programme.as_deref(), Some("Sáng"));
+    assert!(
+        r[0].reason
+            .as_deref()
+            .unwrap()
+            .contains("the station was not running (due 37m ago; catch_up is 10m)"),
+        "{:?}",
+        r[0].reason
+    );
+    assert_eq!(r[1].trigger, Trigger::CatchUp);
+    assert_eq!(r[1].programme.as_deref(), Some("Sáu giờ"));
+    assert_eq!(r[1].scheduled_at, Some(local(1, 6, 0, 0)));
+    assert_eq!(r[1].status, Status::Completed);
+    let delay = r[1].started_at.unwrap() - r[1].scheduled_at.unwrap();
+    assert!(
+        delay >= chrono::Duration::minutes(7) && delay < chrono::Duration::minutes(8),
+        "logged with its delay: {delay}"
+    );
+    // A programme already in the log is not aired twice after a restart.
+    let history = History {
+        last_seen: Some(local(1, 5, 0, 0)),
+        logged: [("Sáu giờ".to_string(), local(1, 6, 0, 0))]
+            .into_iter()
+            .collect(),
+        ..Default::default()
+    };
+    let d2 = Dir::new();
+    let s2 = Sim::new(
+        c.clone(),
+        items.clone(),
+        history,
+        local(1, 6, 7, 0),
+        &d2.path().join("b.db"),
+        None,
+    )
+    .unwrap();
+    assert!(rows(&s2)
+        .iter()
+        .all(|a| a.programme.as_deref() != Some("Sáu giờ")));
+}
+
+#[test]
+fn quiet_hours_trim_a_programme_and_never_start_one() {
+    let (d, c, items) = station(
+        r#"  - name: "Tối"
+    when: "0 21 * * *"
+    segments: [{category: tin, pick: all}]
+  - name: "Khuya"
+    when: "0 22 * * *"
+    segments: [{category: tin}]"#,
+        "quiet_hours: \"21:30-05:00\"",
+        &[
+            ("tin/2026-01-01 a.wav", 1200.0),
+            ("tin/2026-01-02 b.wav", 1200.0),
+        ],
+    );
+    let mut s = sim(&d, &c, &items, History::default(), local(1, 20, 0, 0));
+    s.run_until(local(1, 23, 0, 0), true).unwrap();
+    let r = summary(&rows(&s));
+    // Only one 20-minute item fits before 21:30; 22:00 never starts.
+    assert_eq!(r.len(), 2, "{r:#?}");
+    assert!(r[0].contains("21:00:00 Tối - skipped (category `tin`: 1 of 2 item(s) — 1 item(s) left out to keep within max_duration)"), "{r:#?}");
+    assert_eq!(r[1], "21:00:00 Tối b completed");
+}
+
+#[test]
+fn an_empty_category_is_logged_and_the_rest_of_the_programme_airs() {
+    let (d, c, items) = station(
+        r#"  - name: "Sáng"
+    when: "0 6 * * *"
+    segments:
+      - jingle: nhac-hieu/a.wav
+      - category: dvc
+      - category: tin"#,
+        "",
+        &[("tin/2026-01-01 a.wav", 10.0)],
+    );
+    let mut s = sim(&d, &c, &items, History::default(), local(1, 5, 59, 0));
+    s.run_until(local(1, 6, 5, 0), true).unwrap();
+    assert_eq!(
+        summary(&rows(&s)),
+        vec![
+            "06:00:00 Sáng - skipped (category `dvc`: 0 of 1 item(s) — no valid item in the category)",
+            "06:00:00 Sáng a completed",
+            "06:00:02 Sáng a completed"
+        ]
+    );
+    assert_eq!(rows(&s)[0].category.as_deref(), Some("dvc"));
+}
+
+fn emergency_case(after: &str) -> Vec<Airing> {
+    let (d, c, items) = station(
+        r#"  - name: "Sáng"
+    when: "0 6 * * *"
+    segments: [{category: tin, pick: all}]"#,
+        &format!("emergency:\n  category: khan-cap\n  alert_tone: nhac-hieu/coi.wav\n  repeat: 2\n  every: 10m\n  after: {after}"),
+        &[("tin/2026-01-01 mot.wav", 60.0), ("tin/2026-01-02 hai.wav", 60.0), ("khan-cap/bao.wav", 20.0)],
+    );
+    let mut s = sim(&d, &c, &items, History::default(), local(1, 5, 59, 0));
+    s.run_until(local(1, 6, 0, 20), false).unwrap();
+    let em = items
+        .iter()
+        .find(|i| i.category == "khan-cap")
+        .unwrap()
+        .clone();
+    s.act(|st, now| {
+        let e = st.entry_from_candidate(&em);
+        st.emergency(e, now)
+    })
+    .unwrap();
+    s.run_until(local(1, 6, 30, 0), true).unwrap();
+    rows(&s)
+}
+
+#[test]
+fn an_emergency_interrupts_repeats_and_the_programme_restarts_its_item() {
+    let r = emergency_case("restart_item");
+    assert_eq!(
+        summary(&r),
+        vec![
+            "06:00:00 Sáng hai interrupted (interrupted by emergency broadcast)",
+            "06:00:20 Phát khẩn cấp coi completed",
+            "06:00:23 Phát khẩn cấp bao completed",
+            "06:00:43 Sáng hai completed",
+            "06:01:43 Sáng mot completed",
+            "06:10:20 Phát khẩn cấp coi completed",
+            "06:10:23 Phát khẩn cấp bao completed",
+        ]
+    );
+    // Cued 0.4 s after the call, so the item played 20.4 s.
+    assert_eq!(r[0].played, Some(Duration::from_millis(20_400)));
+    assert!(r[1..3].iter().all(
+        |a| a.trigger == Trigger::Emergency && a.priority == loaxa::config::Priority::Emergency
+    ));
+}
+
+#[test]
+fn after_an_emergency_resume_continues_where_it_stopped_and_skip_item_moves_on() {
+    let r = emergency_case("resume");
+    assert_eq!(r[3].title.as_deref(), Some("hai"));
+    assert_eq!(
+        r[3].planned,
+        Some(Duration::from_millis(39_600)),
+        "the remaining 39.6 s"
+    );
+    assert_eq!(r[3].played, Some(Duration::from_millis(39_600)));
+    let r = emergency_case("skip_item");
+    assert_eq!(r[3].title.as_deref(), Some("mot"), "{:#?}", summary(&r));
+}
+
+#[test]
+fn rotate_airs_the_least_recently_aired_first_from_the_log() {
+    let (d, c, items) = station(
+        r#"  - name: "Sáng"
+    when: "0 6 * * *"
+    segments: [{category: dvc}]"#,
+        "",
+        &[
+            ("dvc/2026-01-01 a.wav", 10.0),
+            ("dvc/2026-01-02 b.wav", 10.0),
+            ("dvc/2026-01-03 c.wav", 10.0),
+        ],
+    );
+    // The log says c aired yesterday, a the day before; b never.
+    let history = History {
+        last_aired: [
+            (
+                "dvc/2026-01-03 c.wav".to_string(),
+                local(1, 6, 0, 0) - chrono::Duration::days(1),
+            ),
+            (
+                "dvc/2026-01-01 a.wav".to_string(),
+                local(1, 6, 0, 0) - chrono::Duration::days(2),
+            ),
+        ]
+        .into_iter()
+        .collect(),
+        ..Default::default()
+    };
+    let mut s = sim(&d, &c, &items, history, local(1, 0, 0, 0));
+    s.run_until(local(4, 0, 0, 0), true).unwrap();
+    let titles: Vec<String> = rows(&s).iter().map(|a| a.title.clone().unwrap()).collect();
+    assert_eq!(titles, vec!["b", "a", "c"]);
+}
+
+#[test]
+fn a_priority_item_goes_to_the_front_of_the_next_programme() {
+    let (d, c, items) = station(
+        r#"  - name: "Sáng"
+    when: "0 6 * * *"
+    segments:
+      - jingle: nhac-hieu/a.wav
+      - category: dvc
+      - category: tin"#,
+        "",
+        &[
+            ("dvc/2026-01-01 a.wav", 10.0),
+            ("tin/2026-01-01 b.wav", 10.0),
+            ("tin/2026-01-02 gap.wav", 10.0),
+        ],
+    );
+    std::fs::write(
+        d.path().join("audio/tin/2026-01-02 gap.yaml"),
+        "title: \"Thông báo gấp\"\npriority: priority\n",
+    )
+    .unwrap();
+    let lib = Library::snapshot(&c, Utc::now(), false);
+    let mut items2 = lib.candidates();
+    for x in &mut items2 {
+        x.valid_from = x.valid_from.min(local(1, 0, 0, 0));
+    }
+    let _ = items;
+    let mut s = sim(&d, &c, &items2, History::default(), local(1, 0, 0, 0));
+    s.run_until(local(2, 12, 0, 0), true).unwrap();
+    let titles: Vec<String> = rows(&s).iter().map(|a| a.title.clone().unwrap()).collect();
+    // Jingle `a`, then the priority item before the segments; `tin` then picks the next.
+    assert_eq!(titles[..4], ["a", "Thông báo gấp", "a", "b"], "{titles:?}");
+    // Once aired, it is an ordinary item again (the newest of `tin`).
+    assert_eq!(titles[4..], ["a", "a", "Thông báo gấp"], "{titles:?}");
+}
+
+#[test]
+fn a_simulated_month_of_the_example_gives_the_expected_counts() {
+    let st = Dir::example();
+    let db = st.path().join("thang-12.db");
+    let out = st.run(&[
+        "simulate",
+        "--from",
+        "2026-12-01",
+        "--days",
+        "31",
+        "--db",
+        db.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let o = stdout(&out);
+    // December 2026: 27 Mon–Sat mornings, 9 CCHC columns (5 Tue + 4 Fri), 23 weekday
+    // afternoons, 4 Sunday reviews (2 CCHC + 1 public-service item each); 2 jingles each.
+    assert!(o.contains("   17 airings  cchc"), "{o}");
+    assert!(o.contains("   54 airings  dich-vu-cong"), "{o}");
+    assert!(o.contains("  126 airings  (nhạc hiệu"), "{o}");
+    assert!(o.contains("63 runs"), "{o}");
+    // The report on that log meets both targets.
+    let rep = st.run(&[
+        "report",
+        "--db",
+        db.to_str().unwrap(),
+        "--month",
+        "2026-12",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&rep.stdout).unwrap();
+    let cats = v["categories"].as_array().unwrap();
+    let cchc = cats.iter().find(|c| c["category"] == "cchc").unwrap();
+    assert_eq!(
+        (
+            cchc["airings"].as_u64(),
+            cchc["distinct_items"].as_u64(),
+            cchc["met"].as_bool()
+        ),
+        (Some(17), Some(2), Some(true))
+    );
+    let dvc = cats
+        .iter()
+        .find(|c| c["category"] == "dich-vu-cong")
+        .unwrap();
+    assert_eq!(dvc["met"], true);
+    assert_eq!(
+        dvc["weeks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|w| w["full"] == true)
+            .map(|w| w["count"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        vec![12, 12, 12]
+    );
+    // Never the live log.
+    let live = st.path().join("state/airtime.db");
+    let r = st.run(&[
+        "simulate",
+        "--from",
+        "2026-12-01",
+        "--days",
+        "1",
+        "--db",
+        live.to_str().unwrap(),
+    ]);
+    assert_eq!(r.status.code(), Some(1));
+    assert!(
+        stderr(&r).contains("is the station's live airtime log"),
+        "{}",
+        stderr(&r)
+    );
+}
