@@ -213,9 +213,10 @@ async fn run_async(opts: Options) -> i32 {
             }
         }
         // Sleep until the station needs us, at most 1 s (heartbeats, library, watchdog),
-        // 40 ms while the player has something cued or on air (its events).
+        // 250 ms while the player has something cued or on air (its events carry their own
+        // times, so this only delays when rows are written).
         let cap = if d.player.busy() {
-            Duration::from_millis(40)
+            Duration::from_millis(250)
         } else {
             Duration::from_secs(1)
         };

@@ -185,6 +185,8 @@ pub struct Station {
     retries: Vec<Retry>,
     /// The backoff of runs that are retries, by run id.
     retry_backoff: HashMap<u64, Duration>,
+    /// The next programme start after `cursor`, once computed.
+    next_cache: std::cell::RefCell<Option<(DateTime<Utc>, Option<schedule::Occurrence>)>>,
     last_error: Option<String>,
 }
 
@@ -224,6 +226,7 @@ impl Station {
             queue: vec![],
             retries: vec![],
             retry_backoff: HashMap::new(),
+            next_cache: std::cell::RefCell::new(None),
             last_error: None,
         };
         let mut acts = vec![];
@@ -297,13 +300,14 @@ impl Station {
     pub fn reload(&mut self, config: Arc<Config>) {
         self.config = config;
         self.fixed.clear();
+        *self.next_cache.borrow_mut() = None;
     }
 
     /// The next instant the station needs to act at, if any.
     pub fn next_wakeup(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let prep = cd(PREP);
         let mut t: Vec<DateTime<Utc>> = vec![];
-        if let Some(o) = schedule::next_occurrence(&self.config, self.cursor) {
+        if let Some(o) = self.next_programme() {
             t.push(o.at - prep);
         }
         t.extend(self.waiting.iter().map(|w| w.deadline));
@@ -319,7 +323,16 @@ impl Station {
 
     /// The next programme start (for status).
     pub fn next_programme(&self) -> Option<schedule::Occurrence> {
-        schedule::next_occurrence(&self.config, self.cursor)
+        // Asked on every wake-up of the daemon: computed once per cursor position.
+        let mut c = self.next_cache.borrow_mut();
+        match *c {
+            Some((cursor, o)) if cursor == self.cursor => o,
+            _ => {
+                let o = schedule::next_occurrence(&self.config, self.cursor);
+                *c = Some((self.cursor, o));
+                o
+            }
+        }
     }
 
     fn on_air(&self, at: DateTime<Utc>) -> Option<u64> {
@@ -334,7 +347,8 @@ impl Station {
     pub fn tick(&mut self, now: DateTime<Utc>) -> Vec<Action> {
         let mut acts = vec![];
         let horizon = now + cd(PREP);
-        if horizon >= self.cursor {
+        // Only when a start is due: finding occurrences costs more than this check.
+        if horizon >= self.cursor && self.next_programme().is_some_and(|o| o.at <= horizon) {
             for o in schedule::occurrences(
                 &self.config,
                 self.cursor,

@@ -398,6 +398,13 @@ impl Library {
         ch
     }
 
+    /// Whether any file is still settling (the caller should tick soon).
+    pub fn has_settling(&self) -> bool {
+        self.entries
+            .values()
+            .any(|e| matches!(e.stage, Stage::Settling))
+    }
+
     /// Re-checks settling files; probes those that have settled. Returns what changed.
     pub fn tick(&mut self, now: DateTime<Utc>) -> Vec<Change> {
         let mut ch = vec![];

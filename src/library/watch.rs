@@ -142,13 +142,27 @@ fn watch(
 > {
     let tx = tx.clone();
     let mut d = match new_debouncer(
-        Duration::from_millis(200),
-        None,
+        Duration::from_millis(300),
+        // Its thread wakes at this rate even when nothing happens: slowly, then.
+        Some(Duration::from_millis(500)),
         move |r: DebounceEventResult| match r {
             Ok(events) => {
                 let rescan = events.iter().any(|e| e.need_rescan());
-                let paths = events.into_iter().flat_map(|e| e.event.paths).collect();
-                let _ = tx.send(Msg::Fs(paths, rescan));
+                // Opening and reading (our own scans, players) change nothing; reacting to
+                // them would make every scan trigger the next.
+                let paths: Vec<PathBuf> = events
+                    .into_iter()
+                    .filter(|e| {
+                        !matches!(
+                            e.event.kind,
+                            notify_debouncer_full::notify::EventKind::Access(_)
+                        )
+                    })
+                    .flat_map(|e| e.event.paths)
+                    .collect();
+                if !paths.is_empty() || rescan {
+                    let _ = tx.send(Msg::Fs(paths, rescan));
+                }
             }
             Err(errors) => {
                 for e in errors {
@@ -207,7 +221,14 @@ fn run(
     let mut dirty = false;
     loop {
         let mut changes = vec![];
-        match rx.recv_timeout(TICK) {
+        // Tick often only while files settle or an analysis runs; otherwise sleep until an
+        // event or the next rescan (an idle station should cost nothing).
+        let wait = if busy || lib.has_settling() {
+            TICK
+        } else {
+            RESCAN.saturating_sub(last_scan.elapsed()).max(TICK)
+        };
+        match rx.recv_timeout(wait) {
             Ok(Msg::Stop) | Err(RecvTimeoutError::Disconnected) => break,
             Ok(Msg::Fs(paths, rescan)) => {
                 let now = clock.now();

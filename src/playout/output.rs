@@ -166,10 +166,20 @@ fn open_device(spec: &Spec) -> Result<Output, OutputError> {
     let channels = supported.channels();
     let rate = supported.sample_rate();
     let format = supported.sample_format();
+    // Larger periods wake the audio thread less often (CPU on an old PC); timing does not
+    // suffer, since every buffer's play time is computed from the device's own delay.
+    let buffer_size = match supported.buffer_size() {
+        cpal::SupportedBufferSize::Range { min, max }
+            if *min <= PERIOD_FRAMES && PERIOD_FRAMES <= *max =>
+        {
+            cpal::BufferSize::Fixed(PERIOD_FRAMES)
+        }
+        _ => cpal::BufferSize::Default,
+    };
     let config = cpal::StreamConfig {
         channels,
         sample_rate: rate,
-        buffer_size: cpal::BufferSize::Default,
+        buffer_size,
     };
     let (deck, remote) = Deck::new(channels, rate);
     let failed = Arc::new(Mutex::new(None));
@@ -219,8 +229,13 @@ fn open_device(spec: &Spec) -> Result<Output, OutputError> {
     })
 }
 
-/// Callbacks to skip after opening: their reported delay is still settling.
+/// The period asked of the device: 85 ms at 48 kHz.
+const PERIOD_FRAMES: u32 = 4096;
+
+/// After opening, the device's reported delay is still settling (the buffer is filling):
+/// cues are not placed during the first 8 callbacks or 250 ms, whichever is shorter.
 const WARMUP_CALLBACKS: u64 = 8;
+const WARMUP_NS: i128 = 250_000_000;
 
 fn build<T>(
     device: &cpal::Device,
@@ -233,6 +248,7 @@ where
     T: cpal::SizedSample + cpal::FromSample<f32>,
 {
     let mut scratch: Vec<f32> = Vec::with_capacity(1 << 16);
+    let mut opened: Option<i128> = None;
     device.build_output_stream::<T, _, _>(
         *config,
         move |data: &mut [T], info: &cpal::OutputCallbackInfo| {
@@ -252,7 +268,8 @@ where
                 scratch.reserve(data.len() - scratch.len());
             }
             scratch.resize(data.len(), 0.0);
-            let placing = deck.callbacks >= WARMUP_CALLBACKS;
+            let first = *opened.get_or_insert(now);
+            let placing = deck.callbacks >= WARMUP_CALLBACKS || now - first >= WARMUP_NS;
             deck.fill(&mut scratch, now + delay, placing);
             for (d, s) in data.iter_mut().zip(&scratch) {
                 *d = T::from_sample(*s);
