@@ -23,6 +23,9 @@ use crate::schedule::{self, Candidate, EntryKind};
 pub const PREP: Duration = Duration::from_secs(2);
 /// Something to air "now" (operator, emergency, a waiting programme) starts this late.
 pub const NOW_LEAD: Duration = Duration::from_millis(400);
+/// An emergency starts this late: the output is usually open already, and the decoder
+/// needs only its first fraction of a second decoded.
+pub const EMERGENCY_LEAD: Duration = Duration::from_millis(200);
 /// How far back a restart looks for programmes it missed.
 const LOOKBACK_DAYS: i64 = 7;
 
@@ -834,7 +837,7 @@ impl Station {
             });
         }
         entries.push(item);
-        let at = now + cd(NOW_LEAD);
+        let at = now + cd(EMERGENCY_LEAD);
         self.emergencies.push(Emergency {
             entries: entries.clone(),
             left: repeat.saturating_sub(1),

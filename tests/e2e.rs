@@ -321,6 +321,7 @@ fn an_emergency_file_interrupts_within_a_second_and_the_programme_resumes() {
     // On air within 1 s of the file settling (settle is 1 s here).
     let settled = dropped + chrono::Duration::seconds(1);
     let delay = (alert.started_at.unwrap() - settled).num_milliseconds();
+    eprintln!("emergency on air {delay} ms after the file settled");
     assert!(
         delay < 1000,
         "emergency on air {delay} ms after the file settled"

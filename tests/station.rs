@@ -335,8 +335,8 @@ fn an_emergency_interrupts_repeats_and_the_programme_restarts_its_item() {
             "06:10:23 Phát khẩn cấp bao completed",
         ]
     );
-    // Cued 0.4 s after the call, so the item played 20.4 s.
-    assert_eq!(r[0].played, Some(Duration::from_millis(20_400)));
+    // Cued 0.2 s after the call (EMERGENCY_LEAD), so the item played 20.2 s.
+    assert_eq!(r[0].played, Some(Duration::from_millis(20_200)));
     assert!(r[1..3].iter().all(
         |a| a.trigger == Trigger::Emergency && a.priority == loaxa::config::Priority::Emergency
     ));
@@ -348,10 +348,10 @@ fn after_an_emergency_resume_continues_where_it_stopped_and_skip_item_moves_on()
     assert_eq!(r[3].title.as_deref(), Some("hai"));
     assert_eq!(
         r[3].planned,
-        Some(Duration::from_millis(39_600)),
-        "the remaining 39.6 s"
+        Some(Duration::from_millis(39_800)),
+        "the remaining 39.8 s"
     );
-    assert_eq!(r[3].played, Some(Duration::from_millis(39_600)));
+    assert_eq!(r[3].played, Some(Duration::from_millis(39_800)));
     let r = emergency_case("skip_item");
     assert_eq!(r[3].title.as_deref(), Some("mot"), "{:#?}", summary(&r));
 }

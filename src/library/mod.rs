@@ -600,6 +600,10 @@ impl Library {
             _ => return vec![],
         };
         let was_waiting = self.judge_entry_waiting(&job.id);
+        let was_rejected = self
+            .entries
+            .get(&job.id)
+            .is_some_and(|e| self.judge(e).is_err());
         let mut c = self.cache.get(&job.id).cloned().unwrap_or(fallback);
         let e = self.entries.get_mut(&job.id).expect("checked above");
         match result {
@@ -617,7 +621,8 @@ impl Library {
         let _ = self.index.save(&job.id, &c);
         self.cache.insert(job.id.clone(), c);
         match self.entries.get(&job.id).map(|e| self.judge(e)) {
-            Some(Err(_)) => self.judge_change(&job.id),
+            // Rejected now, and not already (each rejection is logged once).
+            Some(Err(_)) if !was_rejected => self.judge_change(&job.id),
             Some(Ok(a)) if a.waiting.is_none() && was_waiting => self.judge_change(&job.id),
             _ => vec![],
         }
