@@ -395,6 +395,7 @@ struct Live {
 }
 
 fn live(config: &Config) -> Live {
+    let _ = tracing_subscriber::fmt().with_test_writer().try_init();
     let changes = Arc::new(Mutex::new(vec![]));
     let c2 = changes.clone();
     let svc = Service::spawn(config, Arc::new(SystemClock), move |c| {
@@ -412,8 +413,9 @@ impl Live {
         while !f(self) {
             assert!(
                 t.elapsed() < Duration::from_secs(15),
-                "timed out waiting for {what}; changes: {:?}",
-                self.changes.lock().unwrap()
+                "timed out waiting for {what}; changes: {:?}; views: {:?}",
+                self.changes.lock().unwrap(),
+                self.svc.snapshot().views
             );
             std::thread::sleep(Duration::from_millis(50));
         }

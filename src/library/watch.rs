@@ -92,6 +92,8 @@ impl Service {
                 }
             }
         }
+        // Watch first, then scan: a file arriving in between is seen by one or the other.
+        let watcher = watch(&lib, &tx);
         let now = clock.now();
         lib.scan(now);
         lib.tick(now);
@@ -100,7 +102,7 @@ impl Service {
         let tx2 = tx.clone();
         let thread = std::thread::Builder::new()
             .name("library".into())
-            .spawn(move || run(lib, clock, rx, tx2, shared, on_change))
+            .spawn(move || run(lib, watcher, clock, rx, tx2, shared, on_change))
             .expect("spawn library thread");
         Service {
             snapshot,
@@ -131,15 +133,12 @@ impl Drop for Service {
     }
 }
 
-fn watch(
-    lib: &Library,
-    tx: &mpsc::Sender<Msg>,
-) -> Option<
-    notify_debouncer_full::Debouncer<
-        notify_debouncer_full::notify::RecommendedWatcher,
-        notify_debouncer_full::RecommendedCache,
-    >,
-> {
+type Watcher = notify_debouncer_full::Debouncer<
+    notify_debouncer_full::notify::RecommendedWatcher,
+    notify_debouncer_full::RecommendedCache,
+>;
+
+fn watch(lib: &Library, tx: &mpsc::Sender<Msg>) -> Option<Watcher> {
     let tx = tx.clone();
     let mut d = match new_debouncer(
         Duration::from_millis(200),
@@ -194,13 +193,13 @@ fn watch(
 
 fn run(
     mut lib: Library,
+    mut watcher: Option<Watcher>,
     clock: Arc<dyn Clock>,
     rx: mpsc::Receiver<Msg>,
     tx: mpsc::Sender<Msg>,
     shared: Arc<Mutex<Arc<Snapshot>>>,
     on_change: impl Fn(Change),
 ) {
-    let mut watcher = watch(&lib, &tx);
     let (job_tx, job_rx) = mpsc::channel::<Job>();
     let res_tx = tx.clone();
     let analyser = std::thread::Builder::new()
