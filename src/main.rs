@@ -111,6 +111,23 @@ enum Command {
     Reload,
     /// List the sound devices, marking the default.
     Devices,
+    /// Set up a station in DIR: schedule.yaml, category folders with guides, jingles.
+    Init {
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Put the audio folders here (absolute) instead of DIR/audio.
+        #[arg(long)]
+        audio: Option<PathBuf>,
+        /// Put the state folder here (absolute) instead of DIR/state.
+        #[arg(long)]
+        state: Option<PathBuf>,
+    },
+    /// Check the station: config, folders, audio device, disk, clock, daemon, database.
+    Doctor {
+        /// Also play a short test tone on the output.
+        #[arg(long)]
+        tone: bool,
+    },
     /// Export the airtime log (default: this month) as CSV, JSON lines or XLSX.
     Export {
         /// First day (or date-time), local: 2026-11-01.
@@ -280,6 +297,10 @@ fn main() -> ExitCode {
             )
         }
         Command::Devices => commands::control::devices(&mut out, &mut err),
+        Command::Init { dir, audio, state } => {
+            commands::init::init_cmd(&dir, audio.as_deref(), state.as_deref(), &mut out, &mut err)
+        }
+        Command::Doctor { tone } => commands::doctor::doctor_cmd(cfg, tone, &mut out),
         Command::Export {
             from,
             to,

@@ -3,6 +3,8 @@
 
 pub mod airtime;
 pub mod control;
+pub mod doctor;
+pub mod init;
 pub mod library;
 pub mod plan;
 

@@ -203,13 +203,22 @@ pub struct Loaded {
 /// The state folder a config names, even when the rest of the file has errors: the
 /// control clients need only this to reach a daemon that still runs the last good config.
 pub fn state_dir(path: &Path) -> PathBuf {
+    lenient_path(path, "state")
+}
+
+/// The audio folder a config names, read leniently like [`state_dir`].
+pub fn audio_dir(path: &Path) -> PathBuf {
+    lenient_path(path, "audio")
+}
+
+fn lenient_path(path: &Path, key: &str) -> PathBuf {
     let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let base = abs.parent().map(Path::to_path_buf).unwrap_or_default();
-    let state = std::fs::read_to_string(path)
+    let named = std::fs::read_to_string(path)
         .ok()
         .and_then(|t| serde_yaml::from_str::<Value>(&t).ok())
-        .and_then(|v| v.get("paths")?.get("state")?.as_str().map(PathBuf::from));
-    base.join(state.unwrap_or_else(|| "state".into()))
+        .and_then(|v| v.get("paths")?.get(key)?.as_str().map(PathBuf::from));
+    base.join(named.unwrap_or_else(|| key.into()))
 }
 
 /// Reads and validates a config file. Err holds every error found (and the warnings).
