@@ -40,7 +40,7 @@ fn spawn(st: &Station, env: &[(&str, String)]) -> Child {
     c.spawn().unwrap()
 }
 
-fn stop(mut c: Child) -> String {
+fn stop(c: Child) -> String {
     // SAFETY: signalling our own child.
     unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
     let out = c.wait_with_output().unwrap();
