@@ -558,6 +558,7 @@ impl Daemon {
         if let Some(s) = &self.store {
             let _ = s.event(now, "info", &format!("daemon stopped ({why})"));
         }
+        let _ = std::fs::remove_file(control::socket_path(&self.config.paths.state));
         tracing::info!("stopped ({why})");
         0
     }

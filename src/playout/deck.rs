@@ -181,13 +181,15 @@ impl Deck {
 
     /// Fills `out` (interleaved, device channels) whose first frame plays at `t_first` ns.
     /// `placing` is false while the device's timing is not yet trustworthy (cues wait).
-    pub fn fill(&mut self, out: &mut [f32], t_first: i128, placing: bool) {
+    /// Returns whether anything played in this buffer.
+    pub fn fill(&mut self, out: &mut [f32], t_first: i128, placing: bool) -> bool {
         self.callbacks += 1;
         out.fill(0.0);
         self.take_commands(t_first);
         let ch = self.channels;
         let n = out.len() / ch;
         let mut pos = 0usize;
+        let mut pos_played = false;
         self.underrun_reported = false;
         loop {
             // The frame at which the next cue starts, if it falls in this buffer.
@@ -202,6 +204,7 @@ impl Deck {
                 _ => n,
             };
             if self.current.is_some() {
+                pos_played = true;
                 let (reached, eof) = self.render(out, pos, limit, t_first);
                 pos = reached;
                 if eof {
@@ -227,7 +230,9 @@ impl Deck {
                 pos = n;
             }
         }
+        let active = self.current.is_some() || self.fading.is_some() || pos_played;
         self.fade(out);
+        active
     }
 
     fn take_commands(&mut self, t_first: i128) {
@@ -516,10 +521,11 @@ mod tests {
     #[test]
     fn a_late_cue_starts_at_once_and_an_early_one_waits() {
         let (mut deck, mut r) = Deck::new(1, RATE);
+        let mut buf = vec![0.0f32; 100];
+        assert!(!deck.fill(&mut buf, ms(0), true), "idle: nothing played");
         run(&mut r, 1, ms(500), false, &[(10, 1.0)]);
         run(&mut r, 2, ms(1_150), false, &[(10, 0.5)]);
-        let mut buf = vec![0.0f32; 100];
-        deck.fill(&mut buf, ms(1_000), true);
+        assert!(deck.fill(&mut buf, ms(1_000), true), "something played");
         assert!(buf[..10].iter().all(|v| *v == 1.0), "late: from frame 0");
         assert_eq!(events(&mut r)[0], "start 1.0 @1000");
         deck.fill(&mut buf, ms(1_100), true);

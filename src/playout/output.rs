@@ -270,7 +270,7 @@ where
             scratch.resize(data.len(), 0.0);
             let first = *opened.get_or_insert(now);
             let placing = deck.callbacks >= WARMUP_CALLBACKS || now - first >= WARMUP_NS;
-            deck.fill(&mut scratch, now + delay, placing);
+            let _ = deck.fill(&mut scratch, now + delay, placing);
             for (d, s) in data.iter_mut().zip(&scratch) {
                 *d = T::from_sample(*s);
             }
@@ -324,8 +324,9 @@ fn open_soft(path: Option<PathBuf>) -> Result<Output, OutputError> {
                 if wait > 0 {
                     std::thread::sleep(Duration::from_nanos(wait as u64));
                 }
-                deck.fill(&mut buf, t_first, true);
-                if let Some(w) = writer.as_mut() {
+                let active = deck.fill(&mut buf, t_first, true);
+                // The file holds what aired, not the hours of silence between programmes.
+                if let Some(w) = writer.as_mut().filter(|_| active) {
                     for s in &buf {
                         if let Err(e) = w.write_sample((s.clamp(-1.0, 1.0) * 32767.0) as i16) {
                             *f2.lock().unwrap_or_else(|p| p.into_inner()) =
