@@ -3,35 +3,14 @@
 //! length). Targets: cold ≤ 10 s, restart ≤ 1 s.
 //! `cargo bench --bench library [-- N]`; under `cargo test` it runs with 200 files.
 
-use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use loaxa::clock::SystemClock;
 use loaxa::library::watch::Service;
 
-/// A mono 16-bit WAV of `secs` seconds: a tone, so it is neither silent nor too short.
-fn wav(path: &std::path::Path, rate: u32, secs: f64, freq: f64) {
-    let n = (rate as f64 * secs) as u32;
-    let mut b = Vec::with_capacity(44 + n as usize * 2);
-    b.extend_from_slice(b"RIFF");
-    b.extend_from_slice(&(36 + n * 2).to_le_bytes());
-    b.extend_from_slice(b"WAVEfmt ");
-    b.extend_from_slice(&16u32.to_le_bytes());
-    b.extend_from_slice(&1u16.to_le_bytes());
-    b.extend_from_slice(&1u16.to_le_bytes());
-    b.extend_from_slice(&rate.to_le_bytes());
-    b.extend_from_slice(&(rate * 2).to_le_bytes());
-    b.extend_from_slice(&2u16.to_le_bytes());
-    b.extend_from_slice(&16u16.to_le_bytes());
-    b.extend_from_slice(b"data");
-    b.extend_from_slice(&(n * 2).to_le_bytes());
-    for i in 0..n {
-        let v = (f64::sin(i as f64 * freq * std::f64::consts::TAU / rate as f64) * 8000.0) as i16;
-        b.extend_from_slice(&v.to_le_bytes());
-    }
-    std::fs::File::create(path).unwrap().write_all(&b).unwrap();
-}
+#[path = "../tests/common/mod.rs"]
+mod common;
 
 fn wait(
     what: &str,
@@ -67,11 +46,14 @@ fn main() {
         let cat = if i % 2 == 0 { "cchc" } else { "dich-vu-cong" };
         let sub = root.join("audio").join(cat).join(format!("{:03}", i / 500));
         std::fs::create_dir_all(&sub).unwrap();
-        wav(
+        let (secs, freq) = (1.0 + (i % 10) as f64 / 10.0, 300.0 + (i % 50) as f64 * 10.0);
+        common::tone_at(
             &sub.join(format!("Bản tin {i}.wav")),
             8000,
-            1.0 + (i % 10) as f64 / 10.0,
-            300.0 + (i % 50) as f64 * 10.0,
+            freq,
+            secs,
+            0.25,
+            0.0,
         );
     }
     let bytes: u64 = walk_size(&root.join("audio"));

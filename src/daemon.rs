@@ -1,7 +1,6 @@
 //! `loaxa run`: the wiring. Config, library, station, player and airtime log, driven by
 //! the wall clock, signals, the control socket and file-system events, until SIGTERM.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,6 +14,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::commands::FixedLengths;
 use crate::config::Config;
 use crate::control::{self, Reply, Request};
+use crate::journal::Journal;
 use crate::library::{self, watch::Service, Change};
 use crate::playout::output::Spec;
 use crate::playout::{Player, RealPlayer};
@@ -50,7 +50,7 @@ struct Daemon {
     player: Box<dyn Player>,
     library: Service,
     snapshot: Arc<library::watch::Snapshot>,
-    open_rows: HashMap<(u64, u32), (i64, DateTime<Utc>)>,
+    journal: Journal,
     last_heartbeat: Instant,
     started: DateTime<Utc>,
     last_status: String,
@@ -178,7 +178,7 @@ async fn run_async(opts: Options) -> i32 {
         player: Box::new(player),
         library,
         snapshot,
-        open_rows: HashMap::new(),
+        journal: Journal::default(),
         last_heartbeat: Instant::now(),
         started: now,
         last_status: String::new(),
@@ -270,9 +270,7 @@ impl Daemon {
         if self.last_heartbeat.elapsed() >= airtime::HEARTBEAT {
             self.last_heartbeat = Instant::now();
             if let Some(s) = &self.store {
-                for (row, start) in self.open_rows.values() {
-                    let _ = s.heartbeat(*row, (now - *start).to_std().unwrap_or_default(), now);
-                }
+                self.journal.heartbeat(s, now);
             }
         }
         if let Some(by) = self.demo_by {
@@ -309,49 +307,30 @@ impl Daemon {
 
     fn exec(&mut self, acts: Vec<Action>) {
         for a in acts {
-            match a {
-                Action::Cue(plan) => {
-                    tracing::debug!(
-                        "cue run {} at {} ({} items)",
-                        plan.run,
-                        plan.at,
-                        plan.items.len()
-                    );
-                    self.player.cue(plan);
-                }
-                Action::Cut(run) => self.player.cut(run),
-                Action::Start {
-                    run,
-                    item,
-                    airing,
-                    at,
-                } => {
-                    tracing::info!(
-                        "on air: {} › {}{}",
-                        airing.programme.as_deref().unwrap_or("manual play"),
-                        airing.title.as_deref().unwrap_or("?"),
-                        airing
-                            .category
-                            .as_deref()
-                            .map(|c| format!(" [{c}]"))
-                            .unwrap_or_default()
-                    );
-                    if let Some(s) = &self.store {
-                        match s.start(&airing, at) {
-                            Ok(row) => {
-                                self.open_rows.insert((run, item), (row, at));
-                            }
-                            Err(e) => tracing::error!("{e} — this airing is not logged"),
-                        }
-                    }
-                }
+            // One readable line per event.
+            match &a {
+                Action::Cue(plan) => tracing::debug!(
+                    "cue run {} at {} ({} items)",
+                    plan.run,
+                    plan.at,
+                    plan.items.len()
+                ),
+                Action::Cut(_) => {}
+                Action::Start { airing, .. } => tracing::info!(
+                    "on air: {} › {}{}",
+                    airing.programme.as_deref().unwrap_or("manual play"),
+                    airing.title.as_deref().unwrap_or("?"),
+                    airing
+                        .category
+                        .as_deref()
+                        .map(|c| format!(" [{c}]"))
+                        .unwrap_or_default()
+                ),
                 Action::Finish {
-                    run,
-                    item,
                     status,
-                    at,
                     played,
                     reason,
+                    ..
                 } => {
                     let why = reason
                         .as_deref()
@@ -360,15 +339,8 @@ impl Daemon {
                     tracing::info!(
                         "{}: {}{why}",
                         status.as_str(),
-                        crate::config::format_duration(played)
+                        crate::config::format_duration(*played)
                     );
-                    if let (Some(s), Some((row, _))) =
-                        (&self.store, self.open_rows.remove(&(run, item)))
-                    {
-                        if let Err(e) = s.finish(row, status, at, played, reason.as_deref()) {
-                            tracing::error!("{e}");
-                        }
-                    }
                 }
                 Action::Record {
                     airing,
@@ -379,13 +351,18 @@ impl Daemon {
                         "{} {}: {reason}",
                         airing.programme.as_deref().unwrap_or("manual play"),
                         status.as_str()
-                    );
-                    if let Some(s) = &self.store {
-                        if let Err(e) = s.record(&airing, status, &reason) {
-                            tracing::error!("{e}");
-                        }
-                    }
+                    )
                 }
+            }
+            if let Some(s) = &self.store {
+                if let Err(e) = self.journal.apply(s, &a) {
+                    tracing::error!("{e} — this airing is not fully logged");
+                }
+            }
+            match a {
+                Action::Cue(plan) => self.player.cue(plan),
+                Action::Cut(run) => self.player.cut(run),
+                _ => {}
             }
         }
     }

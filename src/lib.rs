@@ -11,6 +11,7 @@ pub mod commands;
 pub mod config;
 pub mod control;
 pub mod daemon;
+pub mod journal;
 pub mod library;
 pub mod local;
 pub mod playout;

@@ -2,7 +2,7 @@
 //! against a simulated clock and player, so a month of the schedule takes seconds. It
 //! writes to its own airtime log, never the live one.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 
 use crate::airtime::{Status, Store};
 use crate::config::Config;
+use crate::journal::{Journal, Logged};
 use crate::library::Library;
 use crate::playout::sim::SimPlayer;
 use crate::playout::Player;
@@ -31,7 +32,7 @@ pub struct Sim {
     pub player: SimPlayer,
     pub store: Store,
     pub now: DateTime<Utc>,
-    open: HashMap<(u64, u32), i64>,
+    journal: Journal,
     pub summary: Summary,
 }
 
@@ -53,7 +54,7 @@ impl Sim {
             player,
             store,
             now: from,
-            open: HashMap::new(),
+            journal: Journal::default(),
             summary: Summary::default(),
         };
         sim.exec(acts)?;
@@ -62,56 +63,36 @@ impl Sim {
 
     /// Carries out what the station decided.
     pub fn exec(&mut self, acts: Vec<Action>) -> Result<(), String> {
-        let err = |e: crate::airtime::Error| e.to_string();
         for a in acts {
+            match self
+                .journal
+                .apply(&self.store, &a)
+                .map_err(|e| e.to_string())?
+            {
+                Some(Logged::Finished {
+                    status, category, ..
+                }) => {
+                    *self.summary.by_status.entry(status.as_str()).or_default() += 1;
+                    if status == Status::Completed {
+                        *self
+                            .summary
+                            .completed
+                            .entry(category.unwrap_or_default())
+                            .or_default() += 1;
+                    }
+                }
+                Some(Logged::Recorded { status }) => {
+                    *self.summary.by_status.entry(status.as_str()).or_default() += 1
+                }
+                _ => {}
+            }
             match a {
                 Action::Cue(p) => {
                     self.summary.runs += 1;
                     self.player.cue(p)
                 }
                 Action::Cut(r) => self.player.cut(r),
-                Action::Start {
-                    run,
-                    item,
-                    airing,
-                    at,
-                } => {
-                    let id = self.store.start(&airing, at).map_err(err)?;
-                    self.open.insert((run, item), id);
-                }
-                Action::Finish {
-                    run,
-                    item,
-                    status,
-                    at,
-                    played,
-                    reason,
-                } => {
-                    if let Some(id) = self.open.remove(&(run, item)) {
-                        self.store
-                            .finish(id, status, at, played, reason.as_deref())
-                            .map_err(err)?;
-                        *self.summary.by_status.entry(status.as_str()).or_default() += 1;
-                        if status == Status::Completed {
-                            let cat = self
-                                .store
-                                .get(id)
-                                .ok()
-                                .flatten()
-                                .and_then(|a| a.category)
-                                .unwrap_or_default();
-                            *self.summary.completed.entry(cat).or_default() += 1;
-                        }
-                    }
-                }
-                Action::Record {
-                    airing,
-                    status,
-                    reason,
-                } => {
-                    self.store.record(&airing, status, &reason).map_err(err)?;
-                    *self.summary.by_status.entry(status.as_str()).or_default() += 1;
-                }
+                _ => {}
             }
         }
         Ok(())

@@ -19,37 +19,15 @@ fn rig_dir() -> PathBuf {
     common::repo().join("tests/rig")
 }
 
-/// The environment that points ALSA's default device at the rig.
-fn rig_env() -> Vec<(String, String)> {
-    let out = Command::new("bash")
-        .arg("-c")
-        .arg(format!(". {}/env.sh && env", rig_dir().display()))
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.split_once('='))
-        .filter(|(k, _)| {
-            [
-                "RIG_DIR",
-                "XDG_RUNTIME_DIR",
-                "PULSE_SERVER",
-                "PULSE_COOKIE",
-                "PULSE_SINK",
-            ]
-            .contains(k)
-        })
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
+/// Holds the rig alone for one test (one capture at a time), started.
 fn start_rig() -> std::sync::MutexGuard<'static, ()> {
     let guard = RIG.lock().unwrap_or_else(|e| e.into_inner());
-    let st = Command::new(rig_dir().join("start.sh"))
-        .status()
-        .expect("tests/rig/start.sh (needs pulseaudio: scripts/test installs it)");
-    assert!(st.success(), "the audio rig did not start (scripts/test installs pulseaudio, pulseaudio-utils, libasound2-plugins)");
+    common::start_rig();
     guard
+}
+
+fn rig_env() -> Vec<(String, String)> {
+    common::rig_env()
 }
 
 /// The next whole second at least `secs` from now, and its 6-field cron in the zone.

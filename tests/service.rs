@@ -17,33 +17,8 @@ fn loaxa(args: &[&str], cwd: &std::path::Path) -> std::process::Output {
 }
 
 fn rig_env() -> Vec<(String, String)> {
-    let st = Command::new(repo().join("tests/rig/start.sh"))
-        .output()
-        .unwrap();
-    assert!(
-        st.status.success(),
-        "audio rig: {}",
-        String::from_utf8_lossy(&st.stderr)
-    );
-    let out = Command::new("bash")
-        .arg("-c")
-        .arg(format!(". {}/tests/rig/env.sh && env", repo().display()))
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.split_once('='))
-        .filter(|(k, _)| {
-            [
-                "XDG_RUNTIME_DIR",
-                "PULSE_SERVER",
-                "PULSE_COOKIE",
-                "PULSE_SINK",
-            ]
-            .contains(k)
-        })
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    common::start_rig();
+    common::rig_env()
 }
 
 #[test]

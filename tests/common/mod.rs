@@ -131,3 +131,35 @@ pub fn tone_at(path: &Path, rate: u32, freq: f64, secs: f64, amp: f64, pad: f64)
     f.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(120))
         .unwrap();
 }
+
+/// Starts the audio rig (tests/rig/start.sh; idempotent).
+pub fn start_rig() {
+    let st = Command::new(repo().join("tests/rig/start.sh"))
+        .output()
+        .expect("tests/rig/start.sh (needs pulseaudio: scripts/test installs it)");
+    assert!(st.status.success(), "the audio rig did not start (scripts/test installs pulseaudio, pulseaudio-utils, libasound2-plugins): {}", String::from_utf8_lossy(&st.stderr));
+}
+
+/// The environment that points ALSA's default device at the rig.
+pub fn rig_env() -> Vec<(String, String)> {
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!(". {}/tests/rig/env.sh && env", repo().display()))
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .filter(|(k, _)| {
+            [
+                "RIG_DIR",
+                "XDG_RUNTIME_DIR",
+                "PULSE_SERVER",
+                "PULSE_COOKIE",
+                "PULSE_SINK",
+            ]
+            .contains(k)
+        })
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
