@@ -20,6 +20,8 @@ use crate::schedule::Candidate;
 
 /// How often settling files are re-checked.
 const TICK: Duration = Duration::from_millis(100);
+/// Small changes (an analysis done) are published at most this often.
+const PUBLISH: Duration = Duration::from_secs(1);
 /// A full rescan as a safety net for lost or unsupported watch events.
 const RESCAN: Duration = Duration::from_secs(30);
 
@@ -224,6 +226,9 @@ fn run(
         // event or the next rescan (an idle station should cost nothing).
         let wait = if busy || lib.has_settling() {
             TICK
+        } else if dirty {
+            // Something is not published yet: come back when it is due.
+            PUBLISH.saturating_sub(last_publish.elapsed()).max(TICK)
         } else {
             RESCAN.saturating_sub(last_scan.elapsed()).max(TICK)
         };
@@ -269,7 +274,7 @@ fn run(
         }
         // Publish at once when something became airable or went; otherwise at most once a
         // second (a cold start analyses thousands of files, each a small change).
-        if !changes.is_empty() || (dirty && last_publish.elapsed() >= Duration::from_secs(1)) {
+        if !changes.is_empty() || (dirty && last_publish.elapsed() >= PUBLISH) {
             last_publish = std::time::Instant::now();
             *shared.lock().unwrap_or_else(|e| e.into_inner()) = Arc::new(Snapshot::of(&lib, now));
             dirty = false;
