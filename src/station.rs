@@ -140,6 +140,8 @@ struct Retry {
     entries: Vec<RunEntry>,
     at: DateTime<Utc>,
     backoff: Duration,
+    /// Why the last attempt failed.
+    reason: String,
 }
 
 /// What is on air and coming, for `loaxa status` and the systemd STATUS line.
@@ -188,6 +190,8 @@ pub struct Station {
     retries: Vec<Retry>,
     /// The backoff of runs that are retries, by run id.
     retry_backoff: HashMap<u64, Duration>,
+    /// Why the previous attempt of a retry run failed, by run id.
+    retry_reason: HashMap<u64, String>,
     /// The next programme start after `cursor`, once computed.
     next_cache: std::cell::RefCell<Option<(DateTime<Utc>, Option<schedule::Occurrence>)>>,
     last_error: Option<String>,
@@ -229,6 +233,7 @@ impl Station {
             queue: vec![],
             retries: vec![],
             retry_backoff: HashMap::new(),
+            retry_reason: HashMap::new(),
             next_cache: std::cell::RefCell::new(None),
             last_error: None,
         };
@@ -410,6 +415,7 @@ impl Station {
                 run.emergency = false;
             }
             self.retry_backoff.insert(id, r.backoff);
+            self.retry_reason.insert(id, r.reason);
         }
         acts
     }
@@ -724,10 +730,16 @@ impl Station {
                 }
                 acts.extend(self.after_run(&r, now));
             }
-            PlayerEvent::Failed { run, reason } => {
+            PlayerEvent::Failed {
+                run,
+                reason,
+                last_audio,
+            } => {
                 let Some(r) = self.runs.remove(&run) else {
                     return acts;
                 };
+                // Airtime counts only up to the last audio that reached the output.
+                let end = last_audio.unwrap_or(now).min(now);
                 self.last_error = Some(reason.clone());
                 tracing::error!(
                     "{}: {reason}",
@@ -738,12 +750,14 @@ impl Station {
                         run,
                         item: *item,
                         status: Status::Failed,
-                        at: now,
-                        played: (now - *start).to_std().unwrap_or_default(),
+                        at: end.max(*start),
+                        played: (end - *start).to_std().unwrap_or_default(),
                         reason: Some(reason.clone()),
                     });
                 }
-                if r.started.is_empty() {
+                // A retry failing for the same reason is not logged again.
+                let again = self.retry_reason.remove(&run).as_deref() == Some(reason.as_str());
+                if r.started.is_empty() && !again {
                     acts.push(Action::Record {
                         airing: r.meta.airing(),
                         status: Status::Failed,
@@ -762,6 +776,7 @@ impl Station {
                         entries: r.entries.clone(),
                         at: now + cd(backoff),
                         backoff,
+                        reason: reason.clone(),
                     });
                 }
             }

@@ -502,3 +502,68 @@ fn operator_commands_play_skip_stop_status() {
         .unwrap();
     assert_eq!(mode, 0o660, "owner and group only");
 }
+
+#[test]
+fn a_lost_device_fails_the_airing_cleanly_and_the_programme_airs_when_it_is_back() {
+    let _rig = start_rig();
+    let env = rig_env();
+    let st = Station::new();
+    let a = st.path().join("audio");
+    tone(&a.join("nhac-hieu/a.wav"), 880.0, 0.5, 0.5, 0.0);
+    tone(&a.join("nhac-hieu/coi.wav"), 1200.0, 0.5, 0.5, 0.0);
+    tone(&a.join("tin/2026-01-01 dai.wav"), 440.0, 10.0, 0.5, 0.0);
+    let (_, when) = second_after(4);
+    st.write_config(&config(&when, ""));
+    let mut d = Run::start(&st, &env, &[]);
+    d.wait_log("on air: Thử › dai", Duration::from_secs(20));
+    std::thread::sleep(Duration::from_millis(1500));
+    // The sound server dies mid-item (like a USB sound card pulled out).
+    let lost = Utc::now();
+    assert!(Command::new(rig_dir().join("stop.sh"))
+        .status()
+        .unwrap()
+        .success());
+    d.wait_log("the sound device stopped playing", Duration::from_secs(6));
+    let r = rows(&st);
+    let dai = r
+        .iter()
+        .find(|x| x.title.as_deref() == Some("dai"))
+        .unwrap();
+    assert_eq!(dai.status, Status::Failed, "{r:#?}");
+    assert!(dai.reason.as_deref().unwrap().contains("stopped playing"));
+    // Airtime only up to the last audio that went out.
+    let ended = dai.ended_at.unwrap();
+    assert!(
+        (ended - lost).num_milliseconds().abs() < 700,
+        "ended {ended}, lost {lost}"
+    );
+    // It comes back: the programme is retried (5 s backoff) and airs again.
+    common::start_rig();
+    let t = std::time::Instant::now();
+    while rows(&st)
+        .iter()
+        .filter(|x| x.title.as_deref() == Some("dai"))
+        .count()
+        < 2
+    {
+        assert!(
+            t.elapsed() < Duration::from_secs(15),
+            "no retry: {:#?}\n{}",
+            rows(&st),
+            d.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    d.term();
+    let r = rows(&st);
+    let again = r
+        .iter()
+        .rfind(|x| x.title.as_deref() == Some("dai"))
+        .unwrap();
+    assert_eq!(again.trigger, loaxa::airtime::Trigger::Schedule);
+    assert_eq!(
+        again.scheduled_at, dai.scheduled_at,
+        "the same programme start"
+    );
+    assert!(again.started_at.unwrap() > ended);
+}

@@ -49,10 +49,12 @@ pub enum PlayerEvent {
         run: u64,
         at: DateTime<Utc>,
     },
-    /// The output could not take the run (no device, device lost): nothing of it aired.
+    /// The output could not take the run (no device) or stopped playing it (device lost);
+    /// `last_audio` is when the last of its sound went out, if any did.
     Failed {
         run: u64,
         reason: String,
+        last_audio: Option<DateTime<Utc>>,
     },
     Underrun {
         run: u64,
@@ -91,6 +93,9 @@ pub fn utc_to_ns(t: DateTime<Utc>) -> i128 {
 /// How long an idle output stays open (an open stream costs CPU; opening one takes
 /// ~0.3 s, and programmes are cued ahead of that).
 const IDLE_CLOSE: Duration = Duration::from_secs(10);
+
+/// A device silent this long while something should play has stopped working.
+const STALL: Duration = Duration::from_secs(2);
 
 /// The player on a real output.
 pub struct RealPlayer {
@@ -137,7 +142,11 @@ impl Player for RealPlayer {
     fn cue(&mut self, plan: PlayPlan) {
         let run = plan.run;
         match self.ensure_open() {
-            Err(e) => self.pending.push(PlayerEvent::Failed { run, reason: e.0 }),
+            Err(e) => self.pending.push(PlayerEvent::Failed {
+                run,
+                reason: e.0,
+                last_audio: None,
+            }),
             Ok(out) => {
                 let stream = decode::spawn(
                     run,
@@ -154,6 +163,7 @@ impl Player for RealPlayer {
                     Err(_) => self.pending.push(PlayerEvent::Failed {
                         run,
                         reason: "the audio thread is not taking commands (stalled output)".into(),
+                        last_audio: None,
                     }),
                 }
             }
@@ -209,13 +219,31 @@ impl Player for RealPlayer {
                 }
             }
         }
-        let failure = out.failed.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let mut failure = out.failed.lock().unwrap_or_else(|p| p.into_inner()).take();
+        // A device that stopped calling back (its sound server died, it was unplugged)
+        // without reporting an error: a silent stall otherwise.
+        let last = out
+            .last_callback_ms
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let now_ms = (output::wall_ns() / 1_000_000) as u64;
+        if failure.is_none()
+            && !self.active.is_empty()
+            && last != u64::MAX
+            && now_ms.saturating_sub(last) > STALL.as_millis() as u64
+        {
+            failure = Some(format!(
+                "the sound device stopped playing (no audio for {} s)",
+                STALL.as_secs()
+            ));
+        }
         if let Some(reason) = failure {
             tracing::error!("output: {reason}");
+            let last_audio = (last != u64::MAX).then(|| ns_to_utc(last as i128 * 1_000_000));
             for run in self.active.drain() {
                 evs.push(PlayerEvent::Failed {
                     run,
                     reason: reason.clone(),
+                    last_audio,
                 });
             }
             self.out = None;

@@ -68,6 +68,9 @@ pub struct Output {
     pub failed: Arc<Mutex<Option<String>>>,
     /// How far ahead of "now" the output plays what it is given (the device's own delay).
     pub latency_ns: Arc<AtomicU64>,
+    /// Wall-clock ms of the last audio callback: a device that stops calling back (its
+    /// server died, it was unplugged) is noticed by the player, not waited on forever.
+    pub last_callback_ms: Arc<AtomicU64>,
     _keep: Keep,
 }
 
@@ -184,6 +187,7 @@ fn open_device(spec: &Spec) -> Result<Output, OutputError> {
     let (deck, remote) = Deck::new(channels, rate);
     let failed = Arc::new(Mutex::new(None));
     let latency = Arc::new(AtomicU64::new(0));
+    let last_callback = Arc::new(AtomicU64::new((wall_ns() / 1_000_000) as u64));
     let f2 = failed.clone();
     let mut last_log = std::time::Instant::now() - Duration::from_secs(3600);
     let mut suppressed = 0u64;
@@ -211,10 +215,38 @@ fn open_device(spec: &Spec) -> Result<Output, OutputError> {
         }
     };
     let stream = match format {
-        cpal::SampleFormat::F32 => build::<f32>(&device, &config, deck, latency.clone(), on_error),
-        cpal::SampleFormat::I16 => build::<i16>(&device, &config, deck, latency.clone(), on_error),
-        cpal::SampleFormat::I32 => build::<i32>(&device, &config, deck, latency.clone(), on_error),
-        cpal::SampleFormat::U8 => build::<u8>(&device, &config, deck, latency.clone(), on_error),
+        cpal::SampleFormat::F32 => build::<f32>(
+            &device,
+            &config,
+            deck,
+            latency.clone(),
+            last_callback.clone(),
+            on_error,
+        ),
+        cpal::SampleFormat::I16 => build::<i16>(
+            &device,
+            &config,
+            deck,
+            latency.clone(),
+            last_callback.clone(),
+            on_error,
+        ),
+        cpal::SampleFormat::I32 => build::<i32>(
+            &device,
+            &config,
+            deck,
+            latency.clone(),
+            last_callback.clone(),
+            on_error,
+        ),
+        cpal::SampleFormat::U8 => build::<u8>(
+            &device,
+            &config,
+            deck,
+            latency.clone(),
+            last_callback.clone(),
+            on_error,
+        ),
         other => return Err(fail(&format!("unsupported sample format {other}"))),
     }
     .map_err(|e| fail(&e))?;
@@ -225,6 +257,7 @@ fn open_device(spec: &Spec) -> Result<Output, OutputError> {
         rate,
         failed,
         latency_ns: latency,
+        last_callback_ms: last_callback,
         _keep: Keep::Device(stream),
     })
 }
@@ -242,6 +275,7 @@ fn build<T>(
     config: &cpal::StreamConfig,
     mut deck: Deck,
     latency: Arc<AtomicU64>,
+    last_callback: Arc<AtomicU64>,
     on_error: impl FnMut(cpal::Error) + Send + 'static,
 ) -> Result<cpal::Stream, cpal::Error>
 where
@@ -263,6 +297,7 @@ where
                 .map(|d| d.as_nanos() as i128)
                 .unwrap_or(0);
             latency.store(delay as u64, Ordering::Relaxed);
+            last_callback.store((now / 1_000_000) as u64, Ordering::Relaxed);
             if scratch.capacity() < data.len() {
                 // Only if the device hands a buffer bigger than any before (rare).
                 scratch.reserve(data.len() - scratch.len());
@@ -348,6 +383,7 @@ fn open_soft(path: Option<PathBuf>) -> Result<Output, OutputError> {
         rate,
         failed,
         latency_ns: latency,
+        last_callback_ms: Arc::new(AtomicU64::new(u64::MAX)),
         _keep: Keep::Thread(stop, Some(t)),
     })
 }
