@@ -510,11 +510,11 @@ impl Store {
     ) -> std::result::Result<(), EachError> {
         let mut st = self
             .conn
-            .prepare_cached(
-                "SELECT * FROM airings
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM airings
                  WHERE at >= ?1 AND at < ?2 AND (?3 IS NULL OR category = ?3)
-                 ORDER BY at, id",
-            )
+                 ORDER BY at, id"
+            ))
             .map_err(|e| EachError::Store(self.db()(e)))?;
         let mut rows = st
             .query(params![ms(from), ms(to), category])
@@ -530,7 +530,7 @@ impl Store {
     pub fn tail(&self, n: usize) -> Result<Vec<Airing>> {
         let mut st = self
             .conn
-            .prepare("SELECT * FROM (SELECT * FROM airings ORDER BY id DESC LIMIT ?1) ORDER BY id")
+            .prepare(&format!("SELECT {COLUMNS} FROM (SELECT * FROM airings ORDER BY id DESC LIMIT ?1) ORDER BY id"))
             .map_err(self.db())?;
         let rows = st.query_map([n as i64], airing).map_err(self.db())?;
         rows.collect::<rusqlite::Result<Vec<_>>>()
@@ -541,7 +541,9 @@ impl Store {
     pub fn since(&self, id: i64) -> Result<Vec<Airing>> {
         let mut st = self
             .conn
-            .prepare("SELECT * FROM airings WHERE id > ?1 ORDER BY id")
+            .prepare(&format!(
+                "SELECT {COLUMNS} FROM airings WHERE id > ?1 ORDER BY id"
+            ))
             .map_err(self.db())?;
         let rows = st.query_map([id], airing).map_err(self.db())?;
         rows.collect::<rusqlite::Result<Vec<_>>>()
@@ -550,7 +552,11 @@ impl Store {
 
     pub fn get(&self, id: i64) -> Result<Option<Airing>> {
         self.conn
-            .query_row("SELECT * FROM airings WHERE id = ?1", [id], airing)
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM airings WHERE id = ?1"),
+                [id],
+                airing,
+            )
             .optional()
             .map_err(self.db())
     }
@@ -593,30 +599,32 @@ pub enum EachError {
     Io(std::io::Error),
 }
 
+/// The columns [`airing`] reads, by position (name lookups cost more than the row).
+const COLUMNS: &str =
+    "id, programme, category, priority, trigger, item_path, title, content_hash, \
+     scheduled_at, started_at, ended_at, planned_ms, played_ms, status, reason";
+
 fn airing(r: &Row<'_>) -> rusqlite::Result<Airing> {
-    let status: String = r.get("status")?;
-    let trigger: String = r.get("trigger")?;
-    let priority: String = r.get("priority")?;
+    let ms_dur = |v: Option<i64>| v.map(|v| Duration::from_millis(v.max(0) as u64));
+    let priority: String = r.get(3)?;
+    let trigger: String = r.get(4)?;
+    let status: String = r.get(13)?;
     Ok(Airing {
-        id: r.get("id")?,
-        programme: r.get("programme")?,
-        category: r.get("category")?,
+        id: r.get(0)?,
+        programme: r.get(1)?,
+        category: r.get(2)?,
         priority: Priority::parse(&priority).unwrap_or_default(),
         trigger: Trigger::parse(&trigger).unwrap_or(Trigger::Schedule),
-        item_path: r.get("item_path")?,
-        title: r.get("title")?,
-        content_hash: r.get("content_hash")?,
-        scheduled_at: from_ms(r.get("scheduled_at")?),
-        started_at: from_ms(r.get("started_at")?),
-        ended_at: from_ms(r.get("ended_at")?),
-        planned: r
-            .get::<_, Option<i64>>("planned_ms")?
-            .map(|v| Duration::from_millis(v.max(0) as u64)),
-        played: r
-            .get::<_, Option<i64>>("played_ms")?
-            .map(|v| Duration::from_millis(v.max(0) as u64)),
+        item_path: r.get(5)?,
+        title: r.get(6)?,
+        content_hash: r.get(7)?,
+        scheduled_at: from_ms(r.get(8)?),
+        started_at: from_ms(r.get(9)?),
+        ended_at: from_ms(r.get(10)?),
+        planned: ms_dur(r.get(11)?),
+        played: ms_dur(r.get(12)?),
         status: Status::parse(&status).unwrap_or(Status::Failed),
-        reason: r.get("reason")?,
+        reason: r.get(14)?,
     })
 }
 
