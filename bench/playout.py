@@ -107,10 +107,10 @@ programmes:
 """)
 d = subprocess.Popen([loaxa, "run", "--config", f"{st}/schedule.yaml"], env={**env, "RUST_LOG": "warn"}, stderr=subprocess.DEVNULL)
 time.sleep(15)   # past the idle close of the output
-results["loaxa idle"] = cost(d.pid, 20)
+results["loaxa idle"] = cost(d.pid, 45)
 sh(loaxa, "play", f"{tmp}/long.mp3", "--config", f"{st}/schedule.yaml", env=env, stdout=subprocess.DEVNULL)
 time.sleep(3)
-results["loaxa airing mp3"] = cost(d.pid, 20)
+results["loaxa airing mp3"] = cost(d.pid, 45)
 d.send_signal(signal.SIGTERM); d.wait()
 
 # --- sleep until the second, then mpg123.
@@ -122,7 +122,7 @@ for k in range(a.programmes):
 time.sleep(1)
 results["mpg123 onset"] = errors(segments(cap, f"{tmp}/mpg123"), secs)
 p = subprocess.Popen(["mpg123", "-q", "-o", "alsa", f"{tmp}/long.mp3"], env=env); time.sleep(3)
-results["mpg123 airing mp3"] = cost(p.pid, 20); p.kill(); p.wait()
+results["mpg123 airing mp3"] = cost(p.pid, 45); p.kill(); p.wait()
 
 # --- MPD: `mpc play` on the second.
 if shutil.which("mpd") and shutil.which("mpc"):
@@ -154,9 +154,9 @@ audio_output {{
         time.sleep(1.2)
     results["mpd onset"] = errors(segments(cap, f"{tmp}/mpd-cap"), secs)
     sh("mpc", "-q", "stop", env=menv); time.sleep(12)
-    results["mpd idle"] = cost(mpd.pid, 20)
+    results["mpd idle"] = cost(mpd.pid, 45)
     sh("mpc", "-q", "clear", env=menv); sh("mpc", "-q", "add", "long.mp3", env=menv); sh("mpc", "-q", "play", env=menv); time.sleep(3)
-    results["mpd airing mp3"] = cost(mpd.pid, 20)
+    results["mpd airing mp3"] = cost(mpd.pid, 45)
     mpd.terminate(); mpd.wait()
 
 print()

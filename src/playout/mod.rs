@@ -119,12 +119,12 @@ impl RealPlayer {
 
     /// Opens the output now to check it works (then closes it when idle).
     pub fn probe(&mut self) -> Result<(), OutputError> {
-        self.ensure_open().map(|_| ())
+        self.ensure_open(None).map(|_| ())
     }
 
-    fn ensure_open(&mut self) -> Result<&mut Output, OutputError> {
+    fn ensure_open(&mut self, prefer_rate: Option<u32>) -> Result<&mut Output, OutputError> {
         if self.out.is_none() {
-            let o = output::open(&self.spec)?;
+            let o = output::open(&self.spec, prefer_rate)?;
             tracing::info!(
                 "output: opened the {} ({} Hz, {} channels)",
                 self.spec,
@@ -141,7 +141,18 @@ impl RealPlayer {
 impl Player for RealPlayer {
     fn cue(&mut self, plan: PlayPlan) {
         let run = plan.run;
-        match self.ensure_open() {
+        // Opening for this run: at its first item's rate if the device takes it, so the
+        // common case (all material at one rate) needs no resampling.
+        let rate = if self.out.is_none() {
+            plan.items
+                .first()
+                .and_then(|i| crate::library::probe::header(&i.path).ok())
+                .map(|h| h.sample_rate)
+                .filter(|r| *r > 0)
+        } else {
+            None
+        };
+        match self.ensure_open(rate) {
             Err(e) => self.pending.push(PlayerEvent::Failed {
                 run,
                 reason: e.0,

@@ -98,9 +98,11 @@ pub fn wall_ns() -> i128 {
         .unwrap_or(0)
 }
 
-pub fn open(spec: &Spec) -> Result<Output, OutputError> {
+/// Opens an output; a device is opened at `prefer_rate` when it supports it (the material's
+/// own rate: no resampling to do), else at its default rate.
+pub fn open(spec: &Spec, prefer_rate: Option<u32>) -> Result<Output, OutputError> {
     match spec {
-        Spec::Default | Spec::Device(_) => open_device(spec),
+        Spec::Default | Spec::Device(_) => open_device(spec, prefer_rate),
         Spec::Wav(p) => open_soft(Some(p.clone())),
         Spec::Null => open_soft(None),
     }
@@ -160,12 +162,22 @@ fn find_device(spec: &Spec) -> Result<cpal::Device, OutputError> {
     }
 }
 
-fn open_device(spec: &Spec) -> Result<Output, OutputError> {
+fn open_device(spec: &Spec, prefer_rate: Option<u32>) -> Result<Output, OutputError> {
     quiet_alsa();
     let device = find_device(spec)?;
     let fail =
         |e: &dyn std::fmt::Display| OutputError(format!("cannot open the {spec}: {e} — {CHOOSE}"));
-    let supported = device.default_output_config().map_err(|e| fail(&e))?;
+    let default = device.default_output_config().map_err(|e| fail(&e))?;
+    let supported = prefer_rate
+        .filter(|r| *r != default.sample_rate())
+        .and_then(|r| {
+            device.supported_output_configs().ok()?.find_map(|c| {
+                (c.channels() == default.channels() && c.sample_format() == default.sample_format())
+                    .then(|| c.try_with_sample_rate(r))
+                    .flatten()
+            })
+        })
+        .unwrap_or(default);
     let channels = supported.channels();
     let rate = supported.sample_rate();
     let format = supported.sample_format();
