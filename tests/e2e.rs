@@ -567,3 +567,48 @@ fn a_lost_device_fails_the_airing_cleanly_and_the_programme_airs_when_it_is_back
     );
     assert!(again.started_at.unwrap() > ended);
 }
+
+#[test]
+fn mp3_items_play_back_to_back_without_their_encoder_padding() {
+    let _rig = start_rig();
+    let env = rig_env();
+    let st = Station::new();
+    let a = st.path().join("audio");
+    tone(&a.join("nhac-hieu/a.wav"), 880.0, 0.5, 0.5, 0.0);
+    tone(&a.join("nhac-hieu/coi.wav"), 1200.0, 0.5, 0.5, 0.0);
+    for (f, name) in [
+        ("tone-1s2-a.mp3", "2026-01-02 a.mp3"),
+        ("tone-1s2-b.mp3", "2026-01-01 b.mp3"),
+    ] {
+        std::fs::create_dir_all(a.join("tin")).unwrap();
+        let p = a.join("tin").join(name);
+        std::fs::copy(common::repo().join("tests/fixtures/audio").join(f), &p).unwrap();
+        std::fs::File::options()
+            .append(true)
+            .open(&p)
+            .unwrap()
+            .set_modified(std::time::SystemTime::now() - Duration::from_secs(120))
+            .unwrap();
+    }
+    let (at, when) = second_after(5);
+    // Only the two MP3s: a programme of the `tin` category alone.
+    st.write_config(&config(&when, "").replace("      - jingle: nhac-hieu/a.wav\n", ""));
+    let cap = Capture::start(&env, &st.path().join("cap"));
+    let mut d = Run::start(&st, &env, &[]);
+    d.wait_log("on air: Thử › b", Duration::from_secs(20));
+    d.wait_log("completed: 1.2", Duration::from_secs(5));
+    std::thread::sleep(Duration::from_millis(2000));
+    let segs = cap.stop();
+    d.term();
+    eprintln!("{segs:?}");
+    let near: Vec<&Segment> = segs
+        .iter()
+        .filter(|s| s.start_ns >= ns(at) - 100_000_000)
+        .collect();
+    assert_eq!(near.len(), 1, "two MP3s heard as one sound: {segs:?}");
+    assert!(
+        (near[0].dur_s - 2.4).abs() < 0.01,
+        "no encoder padding between them: {} s",
+        near[0].dur_s
+    );
+}
