@@ -346,7 +346,9 @@ impl Station {
     fn on_air(&self, at: DateTime<Utc>) -> Option<u64> {
         self.runs
             .iter()
-            .filter(|(_, r)| r.at <= at && (r.expected_end() > at || r.current.is_some()))
+            // An item already handed to the output counts as on air even a little before
+            // its instant (the device plays what it is given a period or two later).
+            .filter(|(_, r)| r.current.is_some() || (r.at <= at && r.expected_end() > at))
             .map(|(id, _)| *id)
             .next_back()
     }
