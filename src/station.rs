@@ -294,10 +294,6 @@ impl Station {
         }
     }
 
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
-
     /// New library contents (items, loudness gains).
     pub fn set_library(&mut self, items: Vec<Candidate>, gains: HashMap<PathBuf, f64>) {
         self.items = items;
@@ -1094,10 +1090,6 @@ impl Station {
             _ => pool.sort_by_key(|c| std::cmp::Reverse(c.valid_from)),
         }
         pool.first().map(|c| self.entry_from_candidate(c))
-    }
-
-    pub fn items(&self) -> &[Candidate] {
-        &self.items
     }
 }
 

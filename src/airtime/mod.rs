@@ -283,10 +283,6 @@ impl Store {
         Ok(store)
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     fn db(&self) -> impl Fn(rusqlite::Error) -> Error + '_ {
         move |source| Error::Db {
             path: self.path.clone(),

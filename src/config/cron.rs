@@ -129,11 +129,6 @@ impl CronSpec {
     pub fn next_from(&self, t: &DateTime<Tz>) -> Option<DateTime<Tz>> {
         self.cron.find_next_occurrence(t, true).ok()
     }
-
-    /// The last firing at or before `t`.
-    pub fn prev_from(&self, t: &DateTime<Tz>) -> Option<DateTime<Tz>> {
-        self.cron.find_previous_occurrence(t, true).ok()
-    }
 }
 
 /// croner's messages name internal terms ("Component error:"); keep the useful part.

@@ -263,27 +263,6 @@ impl fmt::Display for TimeRange {
     }
 }
 
-/// One value or a list of them (`when: "0 6 * * *"` or `when: [..]`).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-pub enum OneOrMany<T> {
-    One(T),
-    Many(Vec<T>),
-}
-
-impl<T> OneOrMany<T> {
-    pub fn into_vec(self) -> Vec<T> {
-        match self {
-            OneOrMany::One(x) => vec![x],
-            OneOrMany::Many(v) => v,
-        }
-    }
-
-    pub fn is_many(&self) -> bool {
-        matches!(self, OneOrMany::Many(_))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,7 +2,7 @@
 //! so a restart probes only what changed. Losing it costs a re-probe, never data.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -46,7 +46,6 @@ pub struct Cached {
 
 pub struct Index {
     conn: Connection,
-    path: PathBuf,
 }
 
 fn reject_code(code: &str) -> &'static str {
@@ -79,24 +78,14 @@ impl Index {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.execute_batch(SCHEMA)?;
-        Ok(Index {
-            conn,
-            path: path.to_path_buf(),
-        })
+        Ok(Index { conn })
     }
 
     /// An index that lives in memory only (when the state folder cannot be written).
     pub fn in_memory() -> Index {
         let conn = Connection::open_in_memory().expect("sqlite in memory");
         conn.execute_batch(SCHEMA).expect("schema");
-        Index {
-            conn,
-            path: PathBuf::from(":memory:"),
-        }
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
+        Index { conn }
     }
 
     /// Everything cached, by relative path.

@@ -882,25 +882,6 @@ impl Library {
         }
         lib
     }
-
-    /// The loudness gain (dB) for a file the library knows (jingles too), else 0.
-    pub fn gain_for(&self, path: &Path) -> f64 {
-        let id = rel_id(&self.audio, path);
-        self.entries
-            .get(&id)
-            .and_then(|e| self.judge(e).ok())
-            .map(|a| a.gain_db)
-            .unwrap_or(0.0)
-    }
-
-    /// Counts by state at `now` (for `status`).
-    pub fn counts(&self, now: DateTime<Utc>) -> BTreeMap<&'static str, usize> {
-        let mut m = BTreeMap::new();
-        for v in self.views(now) {
-            *m.entry(v.state.as_str()).or_default() += 1;
-        }
-        m
-    }
 }
 
 /// A full-analysis job.
