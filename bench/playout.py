@@ -53,9 +53,16 @@ def errors(segs, seconds):
 
 def pct(xs, p): xs = sorted(xs); return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
 
-def proc_cpu(pid):
-    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+def threads(pid):
+    """CPU time (ns, from schedstat: exact, not clock ticks) of each live thread, by tid."""
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            ns = int(open(f"/proc/{pid}/task/{tid}/schedstat").read().split()[0])
+            name = open(f"/proc/{pid}/task/{tid}/comm").read().strip().rstrip("0123456789-")
+            out[tid] = (name, ns)
+        except OSError: pass
+    return out
 
 def rss_mb(pid):
     for l in open(f"/proc/{pid}/status"):
@@ -63,8 +70,12 @@ def rss_mb(pid):
     return 0
 
 def cost(pid, secs):
-    c0 = proc_cpu(pid); t0 = time.time(); time.sleep(secs)
-    return 100 * (proc_cpu(pid) - c0) / (time.time() - t0), rss_mb(pid)
+    """Share of a core over `secs`, the whole process and per thread (threads alive throughout)."""
+    a = threads(pid); t0 = time.time(); time.sleep(secs); b = threads(pid); dt = time.time() - t0
+    per = {}
+    for tid, (name, ns) in b.items():
+        if tid in a: per[name] = per.get(name, 0) + 100 * (ns - a[tid][1]) / 1e9 / dt
+    return sum(per.values()), rss_mb(pid), per
 
 results = {}
 
@@ -169,6 +180,8 @@ if results.get("loaxa pair"):
     print(f"loaxa items back to back: {len(e)} pairs heard as one segment; length error median {statistics.median(e):+.2f} ms, max {max(e, key=abs):+.2f} ms (0 = no added silence)")
 for k in ["loaxa idle", "mpd idle", "loaxa airing mp3", "mpd airing mp3", "mpg123 airing mp3"]:
     if k in results:
-        cpu, rss = results[k]; print(f"{k:<18} CPU {cpu:5.2f} % of a core   RSS {rss:6.1f} MB")
+        cpu, rss, per = results[k]
+        top = ", ".join(f"{n} {c:.3f}" for n, c in sorted(per.items(), key=lambda x: -x[1]) if c >= 0.005)
+        print(f"{k:<18} CPU {cpu:5.2f} % of a core   RSS {rss:6.1f} MB   threads: {top}")
 subprocess.run([f"{rig}/stop.sh"], env=env); subprocess.run([f"{rig}/start.sh"], env=env, stdout=subprocess.DEVNULL)
 shutil.rmtree(tmp, ignore_errors=True)

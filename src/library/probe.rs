@@ -65,8 +65,8 @@ pub struct Analysis {
 }
 
 /// An opened file: its demuxer, its title tag and its container (from the extension).
-struct Opened {
-    format: Box<dyn FormatReader>,
+pub(crate) struct Opened {
+    pub(crate) format: Box<dyn FormatReader>,
     title: Option<String>,
     container: String,
 }
@@ -74,7 +74,7 @@ struct Opened {
 /// Opens a file for reading. With `gapless`, the reader trims encoder delay and padding
 /// to the frame count the header states; that count is an estimate for MP3s without a
 /// Xing header, so the full analysis reads untrimmed and subtracts what the header knows.
-fn open(path: &Path, gapless: bool) -> Result<Opened, Rejection> {
+pub(crate) fn open(path: &Path, gapless: bool) -> Result<Opened, Rejection> {
     let file = File::open(path)
         .map_err(|e| Rejection::new("unreadable", format!("cannot open the file: {e}")))?;
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
