@@ -1,11 +1,14 @@
 //! `loaxa run`: the wiring. Config, library, station, player and airtime log, driven by
 //! the wall clock, signals, the control socket and file-system events, until SIGTERM.
 
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::airtime::{self, Store};
@@ -202,6 +205,7 @@ async fn run_async(opts: Options) -> i32 {
         control::socket_path(&d.config.paths.state).display()
     );
 
+    let mut waker: Option<AsyncFd<crate::playout::Waker>> = None;
     let code = loop {
         let now = Utc::now();
         d.pump(now);
@@ -212,10 +216,20 @@ async fn run_async(opts: Options) -> i32 {
                 last_ping = Instant::now();
             }
         }
-        // Sleep until the station needs us, at most 1 s (heartbeats, library, watchdog),
-        // 250 ms while the player has something cued or on air (its events carry their own
-        // times, so this only delays when rows are written).
-        let cap = if d.player.busy() {
+        // Sleep until the station needs us, at most 1 s (heartbeats, library, watchdog, a
+        // stalled device); the player's waker ends the sleep when the audio thread reports
+        // a start or an end. Without one, poll at 4 Hz while something is cued or on air.
+        let w = d.player.waker();
+        if w.as_ref().map(|w| w.as_raw_fd()) != waker.as_ref().map(|a| a.get_ref().as_raw_fd()) {
+            // SAFETY: a Waker owns its eventfd (shared by Arc), so the fd stays open and the
+            // same for as long as this AsyncFd holds the Waker.
+            waker = w.and_then(|w| {
+                unsafe { AsyncFd::register_with_interest(w, Interest::READABLE) }.ok()
+            });
+        }
+        let cap = if d.player.ready() {
+            Duration::ZERO
+        } else if waker.is_none() && d.player.busy() {
             Duration::from_millis(250)
         } else {
             Duration::from_secs(1)
@@ -226,8 +240,20 @@ async fn run_async(opts: Options) -> i32 {
             .map(|t| (t - now).to_std().unwrap_or_default())
             .unwrap_or(cap)
             .min(cap);
+        let woken = async {
+            match &waker {
+                Some(a) => {
+                    if let Ok(mut g) = a.readable().await {
+                        g.get_inner().clear();
+                        g.clear_ready();
+                    }
+                }
+                None => std::future::pending().await,
+            }
+        };
         let msg = tokio::select! {
             _ = tokio::time::sleep(until) => None,
+            _ = woken => None,
             m = rx.recv() => m,
         };
         match msg {

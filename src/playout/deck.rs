@@ -114,6 +114,49 @@ pub enum Outcome {
 
 const FADE_MS: u32 = 10;
 
+/// Wakes the control loop when the audio thread has events for it: an eventfd, written
+/// without blocking (a few times per programme), so the daemon sleeps while a programme
+/// airs instead of polling for its start and end.
+#[derive(Clone, Debug)]
+pub struct Waker(Arc<std::os::fd::OwnedFd>);
+
+impl Waker {
+    pub fn new() -> std::io::Result<Waker> {
+        use std::os::fd::FromRawFd;
+        // SAFETY: eventfd has no memory arguments; a valid fd is owned from here on.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: fd was just created and is owned by nothing else.
+        Ok(Waker(Arc::new(unsafe {
+            std::os::fd::OwnedFd::from_raw_fd(fd)
+        })))
+    }
+
+    /// Signals; never blocks (a full counter is already signalled).
+    pub fn wake(&self) {
+        use std::os::fd::AsRawFd;
+        let one: u64 = 1;
+        // SAFETY: writes 8 bytes from a live u64 to our own eventfd.
+        unsafe { libc::write(self.0.as_raw_fd(), (&one as *const u64).cast(), 8) };
+    }
+
+    /// Consumes the signal, so the next wait sleeps again.
+    pub fn clear(&self) {
+        use std::os::fd::AsRawFd;
+        let mut n: u64 = 0;
+        // SAFETY: reads 8 bytes into a live u64 from our own non-blocking eventfd.
+        unsafe { libc::read(self.0.as_raw_fd(), (&mut n as *mut u64).cast(), 8) };
+    }
+}
+
+impl std::os::fd::AsRawFd for Waker {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.0.as_raw_fd()
+    }
+}
+
 pub struct Deck {
     channels: usize,
     rate: u32,
@@ -128,6 +171,7 @@ pub struct Deck {
     /// the fade starts at.
     fading: Option<(Box<Stream>, u32, usize)>,
     underrun_reported: bool,
+    waker: Option<Waker>,
     /// Callbacks seen: the first few after opening report a still-filling delay.
     pub callbacks: u64,
 }
@@ -139,7 +183,7 @@ pub struct Remote {
 }
 
 impl Deck {
-    pub fn new(channels: u16, rate: u32) -> (Deck, Remote) {
+    pub fn new(channels: u16, rate: u32, waker: Option<Waker>) -> (Deck, Remote) {
         let (cp, cc) = rtrb::RingBuffer::new(64);
         let (ep, ec) = rtrb::RingBuffer::new(4096);
         (
@@ -152,6 +196,7 @@ impl Deck {
                 current: None,
                 fading: None,
                 underrun_reported: false,
+                waker,
                 callbacks: 0,
             },
             Remote {
@@ -173,6 +218,9 @@ impl Deck {
         // A full event ring means the control side stalled; dropping is better than blocking
         // the audio thread, and the control side notices the gap.
         let _ = self.events.push(e);
+        if let Some(w) = &self.waker {
+            w.wake();
+        }
     }
 
     fn at(&self, t_first: i128, frame: usize) -> i128 {
@@ -497,7 +545,7 @@ mod tests {
 
     #[test]
     fn starts_on_the_frame_of_its_instant_and_plays_items_gapless() {
-        let (mut deck, mut r) = Deck::new(1, RATE);
+        let (mut deck, mut r) = Deck::new(1, RATE, None);
         run(&mut r, 1, ms(1_037), false, &[(30, 0.5), (20, 0.25)]);
         let mut buf = vec![0.0f32; 100];
         deck.fill(&mut buf, ms(1_000), true);
@@ -518,9 +566,38 @@ mod tests {
         );
     }
 
+    /// The control loop sleeps until the deck signals: a start or an end must signal it,
+    /// and buffers without events must not.
+    #[test]
+    fn events_signal_the_waker_and_quiet_buffers_do_not() {
+        use std::os::fd::AsRawFd;
+        let waker = Waker::new().expect("eventfd");
+        let signalled = |w: &Waker| {
+            let mut p = libc::pollfd {
+                fd: w.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one live pollfd, zero timeout.
+            unsafe { libc::poll(&mut p, 1, 0) == 1 }
+        };
+        let (mut deck, mut r) = Deck::new(1, RATE, Some(waker.clone()));
+        let mut buf = vec![0.0f32; 100];
+        deck.fill(&mut buf, ms(0), true);
+        assert!(!signalled(&waker), "an idle buffer signals nothing");
+        run(&mut r, 1, ms(1_050), false, &[(10, 0.5)]);
+        deck.fill(&mut buf, ms(900), true);
+        assert!(!signalled(&waker), "a cued run not yet due signals nothing");
+        deck.fill(&mut buf, ms(1_000), true);
+        assert!(signalled(&waker), "start and end signal the loop");
+        waker.clear();
+        assert!(!signalled(&waker), "cleared until the next event");
+        assert_eq!(events(&mut r).len(), 3);
+    }
+
     #[test]
     fn a_late_cue_starts_at_once_and_an_early_one_waits() {
-        let (mut deck, mut r) = Deck::new(1, RATE);
+        let (mut deck, mut r) = Deck::new(1, RATE, None);
         let mut buf = vec![0.0f32; 100];
         assert!(!deck.fill(&mut buf, ms(0), true), "idle: nothing played");
         run(&mut r, 1, ms(500), false, &[(10, 1.0)]);
@@ -534,7 +611,7 @@ mod tests {
 
     #[test]
     fn a_replacing_cue_cuts_the_run_on_air_at_its_instant() {
-        let (mut deck, mut r) = Deck::new(1, RATE);
+        let (mut deck, mut r) = Deck::new(1, RATE, None);
         run(&mut r, 1, ms(0), false, &[(200, 0.5)]);
         run(&mut r, 2, ms(40), true, &[(10, 1.0)]);
         let mut buf = vec![0.0f32; 100];
@@ -554,7 +631,7 @@ mod tests {
 
     #[test]
     fn waits_out_an_underrun_and_reports_it() {
-        let (mut deck, mut r) = Deck::new(1, RATE);
+        let (mut deck, mut r) = Deck::new(1, RATE, None);
         let (mut sp, sc) = rtrb::RingBuffer::new(100);
         let (mut mp, mc) = rtrb::RingBuffer::new(8);
         mp.push(Marker {
@@ -605,7 +682,7 @@ mod tests {
 
     #[test]
     fn cut_command_ends_the_run_now() {
-        let (mut deck, mut r) = Deck::new(1, RATE);
+        let (mut deck, mut r) = Deck::new(1, RATE, None);
         run(&mut r, 3, 0, false, &[(400, 0.5)]);
         let mut buf = vec![0.0f32; 100];
         deck.fill(&mut buf, 0, true);

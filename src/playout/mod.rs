@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 
+pub use self::deck::Waker;
 use self::deck::{Cmd, Ev, Outcome};
 pub use self::decode::Item;
 use self::output::{Output, OutputError, Spec};
@@ -73,8 +74,16 @@ pub trait Player: Send {
     }
     /// Simulated players move their clock here; real ones ignore it.
     fn advance(&mut self, _to: DateTime<Utc>) {}
-    /// Whether anything is cued or on air (real players poll faster then).
+    /// Whether anything is cued or on air.
     fn busy(&self) -> bool;
+    /// Whether `poll` has events ready now (the loop polls again before sleeping).
+    fn ready(&self) -> bool {
+        false
+    }
+    /// Signalled when events arrive, for a loop that sleeps until then; None: poll.
+    fn waker(&self) -> Option<Waker> {
+        None
+    }
     fn describe(&self) -> String;
     /// The output's own delay, as last measured (for `status` and benchmarks).
     fn latency(&self) -> Option<Duration> {
@@ -104,6 +113,7 @@ pub struct RealPlayer {
     active: HashSet<u64>,
     idle_since: Option<std::time::Instant>,
     pending: Vec<PlayerEvent>,
+    waker: Option<Waker>,
 }
 
 impl RealPlayer {
@@ -114,6 +124,9 @@ impl RealPlayer {
             active: HashSet::new(),
             idle_since: None,
             pending: vec![],
+            waker: Waker::new()
+                .inspect_err(|e| tracing::debug!("no eventfd ({e}): polling the output"))
+                .ok(),
         }
     }
 
@@ -124,7 +137,7 @@ impl RealPlayer {
 
     fn ensure_open(&mut self, prefer_rate: Option<u32>) -> Result<&mut Output, OutputError> {
         if self.out.is_none() {
-            let o = output::open(&self.spec, prefer_rate)?;
+            let o = output::open(&self.spec, prefer_rate, self.waker.clone())?;
             tracing::info!(
                 "output: opened the {} ({} Hz, {} channels)",
                 self.spec,
@@ -275,6 +288,14 @@ impl Player for RealPlayer {
 
     fn busy(&self) -> bool {
         !self.active.is_empty() || !self.pending.is_empty()
+    }
+
+    fn ready(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    fn waker(&self) -> Option<Waker> {
+        self.waker.clone()
     }
 
     fn describe(&self) -> String {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use rodio::cpal;
 use rodio::cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 
-use super::deck::{Deck, Remote};
+use super::deck::{Deck, Remote, Waker};
 
 /// Which output to use, parsed from `--output` or `output.device`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,11 +100,16 @@ pub fn wall_ns() -> i128 {
 
 /// Opens an output; a device is opened at `prefer_rate` when it supports it (the material's
 /// own rate: no resampling to do), else at its default rate.
-pub fn open(spec: &Spec, prefer_rate: Option<u32>) -> Result<Output, OutputError> {
+/// The deck signals `waker` whenever it has events.
+pub fn open(
+    spec: &Spec,
+    prefer_rate: Option<u32>,
+    waker: Option<Waker>,
+) -> Result<Output, OutputError> {
     match spec {
-        Spec::Default | Spec::Device(_) => open_device(spec, prefer_rate),
-        Spec::Wav(p) => open_soft(Some(p.clone())),
-        Spec::Null => open_soft(None),
+        Spec::Default | Spec::Device(_) => open_device(spec, prefer_rate, waker),
+        Spec::Wav(p) => open_soft(Some(p.clone()), waker),
+        Spec::Null => open_soft(None, waker),
     }
 }
 
@@ -162,7 +167,11 @@ fn find_device(spec: &Spec) -> Result<cpal::Device, OutputError> {
     }
 }
 
-fn open_device(spec: &Spec, prefer_rate: Option<u32>) -> Result<Output, OutputError> {
+fn open_device(
+    spec: &Spec,
+    prefer_rate: Option<u32>,
+    waker: Option<Waker>,
+) -> Result<Output, OutputError> {
     quiet_alsa();
     let device = find_device(spec)?;
     let fail =
@@ -196,7 +205,7 @@ fn open_device(spec: &Spec, prefer_rate: Option<u32>) -> Result<Output, OutputEr
         sample_rate: rate,
         buffer_size,
     };
-    let (deck, remote) = Deck::new(channels, rate);
+    let (deck, remote) = Deck::new(channels, rate, waker);
     let failed = Arc::new(Mutex::new(None));
     let latency = Arc::new(AtomicU64::new(0));
     let last_callback = Arc::new(AtomicU64::new((wall_ns() / 1_000_000) as u64));
@@ -330,7 +339,7 @@ where
 
 /// The wav and null outputs: a thread paced by the system clock renders 10 ms at a time,
 /// 20 ms ahead, so they behave like a sound card with a 20 ms delay.
-fn open_soft(path: Option<PathBuf>) -> Result<Output, OutputError> {
+fn open_soft(path: Option<PathBuf>, waker: Option<Waker>) -> Result<Output, OutputError> {
     let (channels, rate) = (2u16, 48_000u32);
     let mut writer = match &path {
         Some(p) => Some(
@@ -352,7 +361,7 @@ fn open_soft(path: Option<PathBuf>) -> Result<Output, OutputError> {
         ),
         None => None,
     };
-    let (mut deck, remote) = Deck::new(channels, rate);
+    let (mut deck, remote) = Deck::new(channels, rate, waker);
     let stop = Arc::new(AtomicBool::new(false));
     let s2 = stop.clone();
     let failed = Arc::new(Mutex::new(None));
