@@ -14,7 +14,6 @@ use tokio::sync::{mpsc, oneshot};
 use crate::airtime::{self, Store};
 use crate::check;
 use crate::clock::{Clock, SystemClock};
-use crate::commands::FixedLengths;
 use crate::config::Config;
 use crate::control::{self, Reply, Request};
 use crate::journal::Journal;
@@ -78,7 +77,7 @@ pub fn run(opts: Options) -> i32 {
 }
 
 fn load(path: &Path) -> Result<Config, crate::config::Diagnostics> {
-    let lens = FixedLengths::default();
+    let lens = crate::library::probe::Lengths::default();
     check::check(path, Utc::now(), &|p| lens.get(p)).map(|(c, w)| {
         for d in w.warnings() {
             tracing::warn!("{d}");
@@ -165,13 +164,7 @@ async fn run_async(opts: Options) -> i32 {
         Err(e) => tracing::error!("{e}"),
     }
 
-    let (station, acts) = Station::new(
-        config.clone(),
-        snapshot.candidates.clone(),
-        snapshot.gains.clone(),
-        history,
-        now,
-    );
+    let (station, acts) = Station::new(config.clone(), snapshot.candidates.clone(), history, now);
     let mut d = Daemon {
         config_path: opts.config.clone(),
         config: config.clone(),
@@ -280,8 +273,7 @@ impl Daemon {
     fn pump(&mut self, now: DateTime<Utc>) {
         let snap = self.library.snapshot();
         if !Arc::ptr_eq(&snap, &self.snapshot) {
-            self.station
-                .set_library(snap.candidates.clone(), snap.gains.clone());
+            self.station.set_library(snap.candidates.clone());
             self.snapshot = snap;
         }
         for e in self.player.poll() {
@@ -405,10 +397,7 @@ impl Daemon {
         }
         // Take the freshest snapshot: the item just became airable.
         self.snapshot = self.library.snapshot();
-        self.station.set_library(
-            self.snapshot.candidates.clone(),
-            self.snapshot.gains.clone(),
-        );
+        self.station.set_library(self.snapshot.candidates.clone());
         let Some(cand) = self
             .snapshot
             .candidates

@@ -188,11 +188,19 @@ pub fn running_order(
     fixed_len: &dyn Fn(&std::path::Path) -> Option<Duration>,
 ) -> Running {
     let mut run = Running::default();
+    // A fixed file's length: the library's when it is an item there, else probed.
+    let len_of = |f: &std::path::Path| {
+        items
+            .iter()
+            .find(|c| c.path == f)
+            .map(|c| c.duration)
+            .or_else(|| fixed_len(f))
+    };
     let fixed: Duration = p
         .segments
         .iter()
         .filter_map(|s| match &s.kind {
-            SegmentKind::Jingle(f) | SegmentKind::File(f) => fixed_len(f),
+            SegmentKind::Jingle(f) | SegmentKind::File(f) => len_of(f),
             SegmentKind::Category { .. } => None,
         })
         .sum();
@@ -249,7 +257,7 @@ pub fn running_order(
                     title: known
                         .map(|c| c.title.clone())
                         .unwrap_or_else(|| crate::library::meta::title_from_name(f)),
-                    duration: known.map(|c| c.duration).or_else(|| fixed_len(f)),
+                    duration: len_of(f),
                     category: None,
                     id: known.map(|c| c.id.clone()),
                     hash: known.map(|c| c.hash.clone()),

@@ -46,9 +46,8 @@ impl Sim {
         wav: Option<&Path>,
     ) -> Result<Sim, String> {
         let store = Store::open(db).map_err(|e| e.to_string())?;
-        let gains = items.iter().map(|c| (c.path.clone(), c.gain_db)).collect();
         let player = SimPlayer::new(from, wav)?;
-        let (station, acts) = Station::new(config, items, gains, history, from);
+        let (station, acts) = Station::new(config, items, history, from);
         let mut sim = Sim {
             station,
             player,

@@ -176,8 +176,10 @@ pub struct NextView {
 pub struct Station {
     config: Arc<Config>,
     items: Vec<Candidate>,
+    /// Each item's loudness gain (dB), by path: looked up for every entry cued.
     gains: HashMap<PathBuf, f64>,
-    fixed: HashMap<PathBuf, Option<Duration>>,
+    /// Lengths of jingles and fixed files that are not library items.
+    fixed: crate::library::probe::Lengths,
     last_aired: HashMap<String, DateTime<Utc>>,
     /// Programme starts before this are dealt with.
     cursor: DateTime<Utc>,
@@ -208,21 +210,24 @@ pub struct History {
     pub logged: HashSet<(String, DateTime<Utc>)>,
 }
 
+fn gains_of(items: &[Candidate]) -> HashMap<PathBuf, f64> {
+    items.iter().map(|c| (c.path.clone(), c.gain_db)).collect()
+}
+
 impl Station {
     /// A station starting at `now`; the actions record what was missed while it was down
     /// and cue what may still air late.
     pub fn new(
         config: Arc<Config>,
         items: Vec<Candidate>,
-        gains: HashMap<PathBuf, f64>,
         history: History,
         now: DateTime<Utc>,
     ) -> (Station, Vec<Action>) {
         let mut st = Station {
             config,
+            gains: gains_of(&items),
             items,
-            gains,
-            fixed: HashMap::new(),
+            fixed: Default::default(),
             last_aired: history.last_aired,
             cursor: now,
             runs: BTreeMap::new(),
@@ -294,10 +299,10 @@ impl Station {
         }
     }
 
-    /// New library contents (items, loudness gains).
-    pub fn set_library(&mut self, items: Vec<Candidate>, gains: HashMap<PathBuf, f64>) {
+    /// New library contents.
+    pub fn set_library(&mut self, items: Vec<Candidate>) {
+        self.gains = gains_of(&items);
         self.items = items;
-        self.gains = gains;
     }
 
     /// A new configuration: what is on air continues; what comes next follows the new one.
@@ -494,19 +499,7 @@ impl Station {
                 p.max_duration = Some(p.max_duration.map_or(room, |m| m.min(room)));
             }
         }
-        for s in &p.segments {
-            if let crate::config::SegmentKind::Jingle(f) | crate::config::SegmentKind::File(f) =
-                &s.kind
-            {
-                if !self.items.iter().any(|c| &c.path == f) {
-                    self.fixed
-                        .entry(f.clone())
-                        .or_insert_with(|| crate::library::probe::duration(f));
-                }
-            }
-        }
-        let fixed = &self.fixed;
-        let len = |path: &std::path::Path| fixed.get(path).copied().flatten();
+        let len = |path: &std::path::Path| self.fixed.get(path);
         let run = schedule::running_order(&p, due, &self.items, &self.last_aired, &len);
         let entries = run.entries.into_iter().map(|e| self.entry(e)).collect();
         (entries, run.shortfalls)
@@ -828,10 +821,7 @@ impl Station {
         };
         let mut entries = vec![];
         if let Some(t) = tone {
-            let d = *self
-                .fixed
-                .entry(t.clone())
-                .or_insert_with(|| crate::library::probe::duration(&t));
+            let d = self.fixed.get(&t);
             entries.push(RunEntry {
                 kind: EntryKind::Jingle,
                 title: self

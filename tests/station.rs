@@ -536,3 +536,36 @@ fn simulate_renders_what_would_air_to_a_wav_file() {
     assert!(played > 30.0, "{played}");
     assert!((secs - played).abs() < 0.5, "wav {secs} s, log {played} s");
 }
+
+/// A jingle that is also a library item (the 2 s `nhac-hieu/a.wav`) counts against
+/// `max_duration` like any fixed file: 2 s + 10 s + 10 s would overrun 21 s.
+#[test]
+fn a_library_jingle_counts_against_max_duration() {
+    let (d, c, items) = station(
+        r#"  - name: "Trưa"
+    when: "0 12 * * *"
+    max_duration: 21s
+    segments:
+      - jingle: nhac-hieu/a.wav
+      - {category: tin, pick: all}"#,
+        "",
+        &[
+            ("tin/2026-01-01 a.wav", 10.0),
+            ("tin/2026-01-02 b.wav", 10.0),
+        ],
+    );
+    assert!(
+        items.iter().any(|i| i.path.ends_with("nhac-hieu/a.wav")),
+        "the jingle is a library item"
+    );
+    let mut s = sim(&d, &c, &items, History::default(), local(1, 11, 59, 0));
+    s.run_until(local(1, 12, 5, 0), true).unwrap();
+    let r = summary(&rows(&s));
+    assert_eq!(r.len(), 3, "{r:#?}");
+    assert!(
+        r[0].contains("1 item(s) left out to keep within max_duration"),
+        "{r:#?}"
+    );
+    assert_eq!(r[1], "12:00:00 Trưa a completed");
+    assert_eq!(r[2], "12:00:02 Trưa b completed");
+}

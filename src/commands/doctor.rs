@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 
-use super::{FixedLengths, EXIT_INVALID, EXIT_OK};
+use super::{EXIT_INVALID, EXIT_OK};
 use crate::config::Config;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,7 +146,7 @@ fn who() -> String {
 pub fn checks(config_path: &Path, tone: bool) -> Vec<Finding> {
     let mut f = vec![];
     let now = Utc::now();
-    let lens = FixedLengths::default();
+    let lens = crate::library::probe::Lengths::default();
     let config: Option<Config> = match crate::check::check(config_path, now, &|p| lens.get(p)) {
         Ok((c, w)) => {
             let warns = w.warnings().count();

@@ -8,11 +8,8 @@ pub mod init;
 pub mod library;
 pub mod plan;
 
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
@@ -28,21 +25,6 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_INVALID: i32 = 1;
 pub const EXIT_UNAVAILABLE: i32 = 3;
 
-/// Lengths of jingles and fixed files, probed once per run.
-#[derive(Default)]
-pub struct FixedLengths(RefCell<HashMap<PathBuf, Option<Duration>>>);
-
-impl FixedLengths {
-    pub fn get(&self, p: &Path) -> Option<Duration> {
-        if let Some(d) = self.0.borrow().get(p) {
-            return *d;
-        }
-        let d = probe::duration(p);
-        self.0.borrow_mut().insert(p.to_path_buf(), d);
-        d
-    }
-}
-
 /// Loads and checks the config, printing every problem; None when it has errors.
 pub fn load_checked(
     path: &Path,
@@ -50,7 +32,7 @@ pub fn load_checked(
     err: &mut dyn Write,
     warnings: bool,
 ) -> Option<Config> {
-    let lens = FixedLengths::default();
+    let lens = probe::Lengths::default();
     match check::check(path, now, &|p| lens.get(p)) {
         Ok((config, w)) => {
             if warnings {

@@ -88,7 +88,7 @@ pub fn print(
     format: Format,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
-    let lens = super::FixedLengths::default();
+    let lens = crate::library::probe::Lengths::default();
     let planned = schedule::plan(config, from, until, items, history, &|p| lens.get(p));
     match format {
         Format::Json => {

@@ -361,6 +361,28 @@ pub fn analyse(path: &Path) -> Result<Analysis, Rejection> {
     })
 }
 
+/// Lengths of jingles and fixed files, probed once each (a memo of [`duration`]).
+#[derive(Debug, Default)]
+pub struct Lengths(
+    std::cell::RefCell<std::collections::HashMap<std::path::PathBuf, Option<Duration>>>,
+);
+
+impl Lengths {
+    pub fn get(&self, p: &Path) -> Option<Duration> {
+        if let Some(d) = self.0.borrow().get(p) {
+            return *d;
+        }
+        let d = duration(p);
+        self.0.borrow_mut().insert(p.to_path_buf(), d);
+        d
+    }
+
+    /// Forgets every length (the files may have changed).
+    pub fn clear(&self) {
+        self.0.borrow_mut().clear();
+    }
+}
+
 /// The length of a file, from the header when it says, else by decoding it.
 pub fn duration(path: &Path) -> Option<Duration> {
     match header(path) {

@@ -3,7 +3,7 @@
 //! events), and a low-priority thread for full analyses, so probing never delays playout.
 //! What it knows is published as an immutable [`Snapshot`]; changes go to a callback.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
@@ -31,8 +31,6 @@ pub struct Snapshot {
     pub candidates: Vec<Candidate>,
     pub views: Vec<ItemView>,
     pub counts: BTreeMap<&'static str, usize>,
-    /// Loudness gain (dB) for every file the library knows, jingles included.
-    pub gains: HashMap<PathBuf, f64>,
     pub at: DateTime<Utc>,
 }
 
@@ -44,15 +42,10 @@ impl Snapshot {
         for v in &views {
             *counts.entry(v.state.as_str()).or_default() += 1;
         }
-        let gains = candidates
-            .iter()
-            .map(|c| (c.path.clone(), c.gain_db))
-            .collect();
         Snapshot {
             candidates,
             views,
             counts,
-            gains,
             at: now,
         }
     }
