@@ -543,7 +543,173 @@ fn md_cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A table of the report, written by the Markdown and HTML renderers alike: column
+/// headers (numeric columns right-aligned) and rows of cells, each with an HTML class.
+struct Table {
+    cols: &'static [(&'static str, bool)],
+    rows: Vec<Vec<(String, &'static str)>>,
+}
+
+impl Table {
+    fn new(cols: &'static [(&'static str, bool)]) -> Table {
+        Table { cols, rows: vec![] }
+    }
+
+    fn row(&mut self, cells: Vec<String>) {
+        self.rows.push(cells.into_iter().map(|c| (c, "")).collect());
+    }
+
+    fn md(&self, s: &mut String) {
+        let head: Vec<&str> = self.cols.iter().map(|c| c.0).collect();
+        let align: Vec<&str> = (self.cols.iter())
+            .map(|c| if c.1 { "---:" } else { "---" })
+            .collect();
+        let _ = writeln!(s, "| {} |", head.join(" | "));
+        let _ = writeln!(s, "|{}|", align.join("|"));
+        for r in &self.rows {
+            let cells: Vec<String> = r.iter().map(|c| md_cell(&c.0)).collect();
+            let _ = writeln!(s, "| {} |", cells.join(" | "));
+        }
+    }
+
+    fn html(&self, s: &mut String) {
+        let _ = write!(s, "<table><tr>");
+        for c in self.cols {
+            let _ = write!(s, "<th>{}</th>", esc(c.0));
+        }
+        let _ = writeln!(s, "</tr>");
+        for r in &self.rows {
+            let _ = write!(s, "<tr>");
+            for ((text, class), col) in r.iter().zip(self.cols) {
+                let class = if class.is_empty() && col.1 {
+                    "n"
+                } else {
+                    class
+                };
+                if class.is_empty() {
+                    let _ = write!(s, "<td>{}</td>", esc(text));
+                } else {
+                    let _ = write!(s, "<td class=\"{class}\">{}</td>", esc(text));
+                }
+            }
+            let _ = writeln!(s, "</tr>");
+        }
+        let _ = writeln!(s, "</table>");
+    }
+}
+
+/// The report's tables, shared by the Markdown and HTML renderers.
+struct Tables {
+    categories: Table,
+    /// One per category, in the order of `MonthReport::categories`.
+    items: Vec<Table>,
+    problems: Table,
+    emergencies: Table,
+}
+
+fn tables(r: &MonthReport) -> Tables {
+    let mut categories = Table::new(&[
+        ("Chuyên mục", false),
+        ("Lượt phát", true),
+        ("Số bài", true),
+        ("Thời lượng (phút)", true),
+        ("Chỉ tiêu", false),
+        ("Kết quả", false),
+    ]);
+    for c in &r.categories {
+        let t = c
+            .target
+            .as_ref()
+            .map(target_vi)
+            .unwrap_or_else(|| "—".into());
+        let class = match c.met {
+            Some(true) => "met",
+            Some(false) => "unmet",
+            None => "",
+        };
+        categories.rows.push(vec![
+            (c.name.clone(), ""),
+            (c.airings.to_string(), ""),
+            (c.distinct_items.to_string(), ""),
+            (num(c.airtime_minutes), ""),
+            (t, ""),
+            (met_vi(c), class),
+        ]);
+    }
+    let items = (r.categories.iter())
+        .map(|c| {
+            let mut t = Table::new(&[
+                ("Bài", false),
+                ("Số lượt", true),
+                ("Lần đầu", false),
+                ("Lần cuối", false),
+            ]);
+            for i in &c.items {
+                t.row(vec![
+                    i.title.clone(),
+                    i.count.to_string(),
+                    i.first.clone(),
+                    i.last.clone(),
+                ]);
+            }
+            t
+        })
+        .collect();
+    let mut problems = Table::new(&[
+        ("Thời điểm", false),
+        ("Chương trình", false),
+        ("Bài", false),
+        ("Tình trạng", false),
+        ("Lý do", false),
+    ]);
+    for p in &r.problems {
+        problems.row(vec![
+            p.at.clone(),
+            p.programme.clone(),
+            p.title.clone(),
+            p.status.to_string(),
+            p.reason.clone(),
+        ]);
+    }
+    let mut emergencies = Table::new(&[
+        ("Thời điểm", false),
+        ("Bản tin", false),
+        ("Tình trạng", false),
+        ("Thời lượng (giây)", true),
+    ]);
+    for e in &r.emergencies {
+        emergencies.row(vec![
+            e.at.clone(),
+            e.title.clone(),
+            e.status.to_string(),
+            e.played_seconds.to_string(),
+        ]);
+    }
+    Tables {
+        categories,
+        items,
+        problems,
+        emergencies,
+    }
+}
+
+/// Sections 2 and 3 of the report, with "none" where they are empty.
+fn problem_sections(t: &Tables) -> [(&'static str, &Table); 2] {
+    [
+        ("2. Chương trình bị lỡ, lỗi hoặc bị ngắt", &t.problems),
+        ("3. Phát thanh khẩn cấp", &t.emergencies),
+    ]
+}
+
 fn markdown(r: &MonthReport) -> String {
+    let t = tables(r);
     let mut s = String::new();
     let _ = writeln!(s, "# {}\n", title_line(r));
     let _ = writeln!(s, "**{}**", r.station);
@@ -557,82 +723,22 @@ fn markdown(r: &MonthReport) -> String {
         num(r.total_airtime_minutes)
     );
     let _ = writeln!(s, "## 1. Kết quả theo chuyên mục\n");
-    let _ = writeln!(
-        s,
-        "| Chuyên mục | Lượt phát | Số bài | Thời lượng (phút) | Chỉ tiêu | Kết quả |"
-    );
-    let _ = writeln!(s, "|---|---:|---:|---:|---|---|");
-    for c in &r.categories {
-        let t = c
-            .target
-            .as_ref()
-            .map(target_vi)
-            .unwrap_or_else(|| "—".into());
-        let _ = writeln!(
-            s,
-            "| {} | {} | {} | {} | {t} | {} |",
-            md_cell(&c.name),
-            c.airings,
-            c.distinct_items,
-            num(c.airtime_minutes),
-            met_vi(c)
-        );
-    }
-    for c in r.categories.iter().filter(|c| !c.items.is_empty()) {
-        let _ = writeln!(s, "\n### {}\n", c.name);
-        let _ = writeln!(s, "| Bài | Số lượt | Lần đầu | Lần cuối |");
-        let _ = writeln!(s, "|---|---:|---|---|");
-        for i in &c.items {
-            let _ = writeln!(
-                s,
-                "| {} | {} | {} | {} |",
-                md_cell(&i.title),
-                i.count,
-                i.first,
-                i.last
-            );
+    t.categories.md(&mut s);
+    for (c, items) in r.categories.iter().zip(&t.items) {
+        if !items.rows.is_empty() {
+            let _ = writeln!(s, "\n### {}\n", c.name);
+            items.md(&mut s);
         }
     }
-    let _ = writeln!(s, "\n## 2. Chương trình bị lỡ, lỗi hoặc bị ngắt\n");
-    if r.problems.is_empty() {
-        let _ = writeln!(s, "Không có.");
-    } else {
-        let _ = writeln!(s, "| Thời điểm | Chương trình | Bài | Tình trạng | Lý do |");
-        let _ = writeln!(s, "|---|---|---|---|---|");
-        for p in &r.problems {
-            let _ = writeln!(
-                s,
-                "| {} | {} | {} | {} | {} |",
-                p.at,
-                md_cell(&p.programme),
-                md_cell(&p.title),
-                p.status,
-                md_cell(&p.reason)
-            );
+    for (title, table) in problem_sections(&t) {
+        let _ = writeln!(s, "\n## {title}\n");
+        if table.rows.is_empty() {
+            let _ = writeln!(s, "Không có.");
+        } else {
+            table.md(&mut s);
         }
-    }
-    let _ = writeln!(s, "\n## 3. Phát thanh khẩn cấp\n");
-    if r.emergencies.is_empty() {
-        let _ = writeln!(s, "Không có.");
-    }
-    for e in &r.emergencies {
-        let _ = writeln!(
-            s,
-            "- {} — {} ({}, {} giây)",
-            e.at,
-            md_cell(&e.title),
-            e.status,
-            e.played_seconds
-        );
     }
     s
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 fn html(r: &MonthReport) -> String {
@@ -680,35 +786,13 @@ td.n {{ text-align: right; }}
         r.total_airings,
         num(r.total_airtime_minutes)
     );
-    let _ = writeln!(s, "<h2>1. Kết quả theo chuyên mục</h2>\n<table><tr><th>Chuyên mục</th><th>Lượt phát</th><th>Số bài</th><th>Thời lượng (phút)</th><th>Chỉ tiêu</th><th>Kết quả</th></tr>");
-    for c in &r.categories {
-        let t = c
-            .target
-            .as_ref()
-            .map(target_vi)
-            .unwrap_or_else(|| "—".into());
-        let class = match c.met {
-            Some(true) => "met",
-            Some(false) => "unmet",
-            None => "",
-        };
-        let _ = writeln!(
-            s,
-            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td class=\"{class}\">{}</td></tr>",
-            esc(&c.name),
-            c.airings,
-            c.distinct_items,
-            num(c.airtime_minutes),
-            esc(&t),
-            esc(&met_vi(c))
-        );
-    }
-    let _ = writeln!(s, "</table>");
-    for c in r
-        .categories
-        .iter()
-        .filter(|c| !c.items.is_empty() || !c.weeks.is_empty())
-    {
+    let t = tables(r);
+    let _ = writeln!(s, "<h2>1. Kết quả theo chuyên mục</h2>");
+    t.categories.html(&mut s);
+    for (c, items) in r.categories.iter().zip(&t.items) {
+        if c.items.is_empty() && c.weeks.is_empty() {
+            continue;
+        }
         let _ = writeln!(s, "<h3>{}</h3>", esc(&c.name));
         if !c.weeks.is_empty() {
             let weeks: Vec<String> = c
@@ -730,58 +814,17 @@ td.n {{ text-align: right; }}
                 esc(&weeks.join("; "))
             );
         }
-        if !c.items.is_empty() {
-            let _ = writeln!(
-                s,
-                "<table><tr><th>Bài</th><th>Số lượt</th><th>Lần đầu</th><th>Lần cuối</th></tr>"
-            );
-            for i in &c.items {
-                let _ = writeln!(
-                    s,
-                    "<tr><td>{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td></tr>",
-                    esc(&i.title),
-                    i.count,
-                    i.first,
-                    i.last
-                );
-            }
-            let _ = writeln!(s, "</table>");
+        if !items.rows.is_empty() {
+            items.html(&mut s);
         }
     }
-    let _ = writeln!(s, "<h2>2. Chương trình bị lỡ, lỗi hoặc bị ngắt</h2>");
-    if r.problems.is_empty() {
-        let _ = writeln!(s, "<p>Không có.</p>");
-    } else {
-        let _ = writeln!(s, "<table><tr><th>Thời điểm</th><th>Chương trình</th><th>Bài</th><th>Tình trạng</th><th>Lý do</th></tr>");
-        for p in &r.problems {
-            let _ = writeln!(
-                s,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                p.at,
-                esc(&p.programme),
-                esc(&p.title),
-                p.status,
-                esc(&p.reason)
-            );
+    for (title, table) in problem_sections(&t) {
+        let _ = writeln!(s, "<h2>{title}</h2>");
+        if table.rows.is_empty() {
+            let _ = writeln!(s, "<p>Không có.</p>");
+        } else {
+            table.html(&mut s);
         }
-        let _ = writeln!(s, "</table>");
-    }
-    let _ = writeln!(s, "<h2>3. Phát thanh khẩn cấp</h2>");
-    if r.emergencies.is_empty() {
-        let _ = writeln!(s, "<p>Không có.</p>");
-    } else {
-        let _ = writeln!(s, "<table><tr><th>Thời điểm</th><th>Bản tin</th><th>Tình trạng</th><th>Thời lượng (giây)</th></tr>");
-        for e in &r.emergencies {
-            let _ = writeln!(
-                s,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td></tr>",
-                e.at,
-                esc(&e.title),
-                e.status,
-                e.played_seconds
-            );
-        }
-        let _ = writeln!(s, "</table>");
     }
     let gen = r.generated_at.get(..10).unwrap_or("");
     let _ = writeln!(
