@@ -458,8 +458,8 @@ impl Daemon {
                 let entry = match (&file, &category) {
                     (Some(f), _) => self.station.entry_for_file(f),
                     (None, Some(c)) => {
-                        if self.config.category(c).is_none() {
-                            return Reply::err(format!("unknown category `{c}`"));
+                        if let Err(e) = self.config.known_category(Some(c)) {
+                            return Reply::err(e);
                         }
                         self.station.pick_from(c, now).ok_or_else(|| format!("category `{c}` has no item that may air now (`loaxa library --category {c}` shows why)"))
                     }

@@ -597,3 +597,23 @@ fn a_missing_log_says_what_to_do() {
     let out = st.run(&["export", "--db", "/nonexistent/x.db"]);
     assert!(stderr(&out).contains("check the path given with --db"));
 }
+
+/// A mistyped `--category` is one line naming the categories there are, for every command
+/// that takes one.
+#[test]
+fn an_unknown_category_is_refused_with_the_list() {
+    let (st, _) = station_with_log();
+    for args in [
+        &["export", "--from", "2026-11-01", "--category", "cchd"][..],
+        &["library", "--category", "cchd"][..],
+    ] {
+        let out = st.run(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let e = stderr(&out);
+        assert_eq!(
+            e.trim(),
+            "error: unknown category `cchd` — the categories are cchc, dich-vu-cong, khan-cap, nhac-hieu",
+            "{args:?}"
+        );
+    }
+}

@@ -161,35 +161,36 @@ pub fn category_name(config: &Config, key: Option<&str>) -> String {
     }
 }
 
-fn text_cells(a: &Airing, config: &Config, tz: Tz, lang: Lang) -> [String; 15] {
-    let vi = lang == Lang::Vi;
+/// The text columns of a row, by column index; shared by CSV and XLSX (XLSX writes the
+/// others as numbers and dates).
+fn text_columns(a: &Airing, config: &Config, lang: Lang) -> [(usize, String); 9] {
+    let pick =
+        |vi: &'static str, en: &'static str| if lang == Lang::Vi { vi } else { en }.to_string();
     [
-        a.id.to_string(),
-        a.programme.clone().unwrap_or_default(),
-        category_name(config, a.category.as_deref()),
-        if vi {
-            a.priority.vi()
-        } else {
-            a.priority.as_str()
-        }
-        .to_string(),
-        if vi {
-            a.trigger.vi()
-        } else {
-            a.trigger.as_str()
-        }
-        .to_string(),
-        a.title.clone().unwrap_or_default(),
-        a.item_path.clone().unwrap_or_default(),
-        a.content_hash.clone().unwrap_or_default(),
-        local_time(a.scheduled_at, tz),
-        local_time(a.started_at, tz),
-        local_time(a.ended_at, tz),
-        secs(a.planned),
-        secs(a.played),
-        if vi { a.status.vi() } else { a.status.as_str() }.to_string(),
-        a.reason.clone().unwrap_or_default(),
+        (1, a.programme.clone().unwrap_or_default()),
+        (2, category_name(config, a.category.as_deref())),
+        (3, pick(a.priority.vi(), a.priority.as_str())),
+        (4, pick(a.trigger.vi(), a.trigger.as_str())),
+        (5, a.title.clone().unwrap_or_default()),
+        (6, a.item_path.clone().unwrap_or_default()),
+        (7, a.content_hash.clone().unwrap_or_default()),
+        (13, pick(a.status.vi(), a.status.as_str())),
+        (14, a.reason.clone().unwrap_or_default()),
     ]
+}
+
+fn text_cells(a: &Airing, config: &Config, tz: Tz, lang: Lang) -> [String; 15] {
+    let mut out: [String; 15] = Default::default();
+    out[0] = a.id.to_string();
+    for (c, text) in text_columns(a, config, lang) {
+        out[c] = text;
+    }
+    out[8] = local_time(a.scheduled_at, tz);
+    out[9] = local_time(a.started_at, tz);
+    out[10] = local_time(a.ended_at, tz);
+    out[11] = secs(a.planned);
+    out[12] = secs(a.played);
+    out
 }
 
 /// One JSON line: machine field names, RFC 3339 times with the station's offset.
@@ -269,43 +270,12 @@ fn xlsx(store: &Store, config: &Config, opts: &Options, path: &Path) -> Result<u
     store
         .each_between(opts.from, opts.to, opts.category, |a| {
             row += 1;
-            let vi = opts.lang == Lang::Vi;
-            // Text cells only: dates and numbers are written as such below.
-            let cells: [(u16, String); 9] = [
-                (1, a.programme.clone().unwrap_or_default()),
-                (2, category_name(config, a.category.as_deref())),
-                (
-                    3,
-                    if vi {
-                        a.priority.vi()
-                    } else {
-                        a.priority.as_str()
-                    }
-                    .to_string(),
-                ),
-                (
-                    4,
-                    if vi {
-                        a.trigger.vi()
-                    } else {
-                        a.trigger.as_str()
-                    }
-                    .to_string(),
-                ),
-                (5, a.title.clone().unwrap_or_default()),
-                (6, a.item_path.clone().unwrap_or_default()),
-                (7, a.content_hash.clone().unwrap_or_default()),
-                (
-                    13,
-                    if vi { a.status.vi() } else { a.status.as_str() }.to_string(),
-                ),
-                (14, a.reason.clone().unwrap_or_default()),
-            ];
+            let cells = text_columns(&a, config, opts.lang);
             let r = (|| -> Result<(), rust_xlsxwriter::XlsxError> {
                 ws.write_number(row, 0, a.id as f64)?;
                 for (c, text) in &cells {
                     if !text.is_empty() {
-                        ws.write_string(row, *c, text)?;
+                        ws.write_string(row, *c as u16, text)?;
                     }
                 }
                 for (c, t) in [(8u16, a.scheduled_at), (9, a.started_at), (10, a.ended_at)] {

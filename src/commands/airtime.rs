@@ -79,16 +79,9 @@ pub fn export_cmd(
         }),
         Err(e) => return usage(err, "--to", &e),
     };
-    if let Some(c) = &a.category {
-        if config.category(c).is_none() {
-            let keys: Vec<&str> = config.categories.iter().map(|c| c.key.as_str()).collect();
-            let _ = writeln!(
-                err,
-                "error: unknown category `{c}` — the categories are {}",
-                keys.join(", ")
-            );
-            return EXIT_INVALID;
-        }
+    if let Err(e) = config.known_category(a.category.as_deref()) {
+        let _ = writeln!(err, "error: {e}");
+        return EXIT_INVALID;
     }
     let Some(store) = open_log(config, a.db.as_deref(), err) else {
         return EXIT_UNAVAILABLE;

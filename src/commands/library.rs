@@ -23,16 +23,9 @@ pub fn library_cmd(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> i32 {
-    if let Some(c) = category {
-        if config.category(c).is_none() {
-            let keys: Vec<&str> = config.categories.iter().map(|c| c.key.as_str()).collect();
-            let _ = writeln!(
-                err,
-                "error: unknown category `{c}` — the categories are {}",
-                keys.join(", ")
-            );
-            return EXIT_INVALID;
-        }
+    if let Err(e) = config.known_category(category) {
+        let _ = writeln!(err, "error: {e}");
+        return EXIT_INVALID;
     }
     let lib = Library::snapshot(config, now, analyse);
     let views: Vec<ItemView> = lib

@@ -182,6 +182,21 @@ impl Config {
         self.categories.iter().find(|c| c.key == key)
     }
 
+    /// Checks a category named on the command line or the control socket (None: all);
+    /// the error lists the categories there are.
+    pub fn known_category(&self, key: Option<&str>) -> Result<(), String> {
+        match key {
+            Some(k) if self.category(k).is_none() => {
+                let keys: Vec<&str> = self.categories.iter().map(|c| c.key.as_str()).collect();
+                Err(format!(
+                    "unknown category `{k}` — the categories are {}",
+                    keys.join(", ")
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Whether a local time of day falls in quiet hours.
     pub fn in_quiet_hours(&self, t: chrono::NaiveTime) -> bool {
         self.quiet_hours.iter().any(|q| q.contains(t))
