@@ -30,6 +30,23 @@ fn rig_env() -> Vec<(String, String)> {
     common::rig_env()
 }
 
+/// The rig (held for the test), its environment, and a station whose jingle and alert
+/// tone are the 0.5 s tones most tests use, with its audio folder.
+fn rig_station() -> (
+    std::sync::MutexGuard<'static, ()>,
+    Vec<(String, String)>,
+    Station,
+    std::path::PathBuf,
+) {
+    let rig = start_rig();
+    let env = rig_env();
+    let st = Station::new();
+    let a = st.path().join("audio");
+    tone(&a.join("nhac-hieu/a.wav"), 880.0, 0.5, 0.5, 0.0);
+    tone(&a.join("nhac-hieu/coi.wav"), 1200.0, 0.5, 0.5, 0.0);
+    (rig, env, st, a)
+}
+
 /// The next whole second at least `secs` from now, and its 6-field cron in the zone.
 fn second_after(secs: i64) -> (DateTime<Utc>, String) {
     let t = Utc::now() + chrono::Duration::seconds(secs);
@@ -255,12 +272,7 @@ fn airs_on_the_second_gapless_and_logs_what_the_output_played() {
 
 #[test]
 fn an_emergency_file_interrupts_within_a_second_and_the_programme_resumes() {
-    let _rig = start_rig();
-    let env = rig_env();
-    let st = Station::new();
-    let a = st.path().join("audio");
-    tone(&a.join("nhac-hieu/a.wav"), 880.0, 0.5, 0.5, 0.0);
-    tone(&a.join("nhac-hieu/coi.wav"), 1200.0, 0.5, 0.5, 0.0);
+    let (_rig, env, st, a) = rig_station();
     tone(&a.join("tin/2026-01-01 dai.wav"), 440.0, 6.0, 0.5, 0.0);
     let (_, when) = second_after(5);
     st.write_config(&config(&when, ""));
@@ -327,12 +339,7 @@ fn an_emergency_file_interrupts_within_a_second_and_the_programme_resumes() {
 
 #[test]
 fn sigterm_mid_item_stops_within_2s_and_logs_interrupted() {
-    let _rig = start_rig();
-    let env = rig_env();
-    let st = Station::new();
-    let a = st.path().join("audio");
-    tone(&a.join("nhac-hieu/a.wav"), 880.0, 0.5, 0.5, 0.0);
-    tone(&a.join("nhac-hieu/coi.wav"), 1200.0, 0.5, 0.5, 0.0);
+    let (_rig, env, st, a) = rig_station();
     tone(&a.join("tin/2026-01-01 dai.wav"), 440.0, 8.0, 0.5, 0.0);
     let (_, when) = second_after(4);
     st.write_config(&config(&when, ""));
@@ -353,12 +360,7 @@ fn sigterm_mid_item_stops_within_2s_and_logs_interrupted() {
 
 #[test]
 fn an_invalid_edit_is_refused_and_the_old_schedule_keeps_running() {
-    let _rig = start_rig();
-    let env = rig_env();
-    let st = Station::new();
-    let a = st.path().join("audio");
-    tone(&a.join("nhac-hieu/a.wav"), 880.0, 0.5, 0.5, 0.0);
-    tone(&a.join("nhac-hieu/coi.wav"), 1200.0, 0.5, 0.5, 0.0);
+    let (_rig, env, st, _) = rig_station();
     st.write_config(&config("0 0 5 * * *", ""));
     let d = Run::start(&st, &env, &[]);
     // A typo saved over the config.
@@ -441,12 +443,7 @@ fn without_a_sound_device_it_says_so_and_never_pretends_to_air() {
 
 #[test]
 fn operator_commands_play_skip_stop_status() {
-    let _rig = start_rig();
-    let env = rig_env();
-    let st = Station::new();
-    let a = st.path().join("audio");
-    tone(&a.join("nhac-hieu/a.wav"), 880.0, 0.5, 0.5, 0.0);
-    tone(&a.join("nhac-hieu/coi.wav"), 1200.0, 0.5, 0.5, 0.0);
+    let (_rig, env, st, a) = rig_station();
     tone(&a.join("tin/2026-01-01 mot.wav"), 440.0, 5.0, 0.5, 0.0);
     tone(&a.join("tin/2026-01-02 hai.wav"), 550.0, 5.0, 0.5, 0.0);
     st.write_config(&config("0 0 5 * * *", ""));
@@ -505,12 +502,7 @@ fn operator_commands_play_skip_stop_status() {
 
 #[test]
 fn a_lost_device_fails_the_airing_cleanly_and_the_programme_airs_when_it_is_back() {
-    let _rig = start_rig();
-    let env = rig_env();
-    let st = Station::new();
-    let a = st.path().join("audio");
-    tone(&a.join("nhac-hieu/a.wav"), 880.0, 0.5, 0.5, 0.0);
-    tone(&a.join("nhac-hieu/coi.wav"), 1200.0, 0.5, 0.5, 0.0);
+    let (_rig, env, st, a) = rig_station();
     tone(&a.join("tin/2026-01-01 dai.wav"), 440.0, 10.0, 0.5, 0.0);
     let (_, when) = second_after(4);
     st.write_config(&config(&when, ""));
@@ -570,12 +562,7 @@ fn a_lost_device_fails_the_airing_cleanly_and_the_programme_airs_when_it_is_back
 
 #[test]
 fn mp3_items_play_back_to_back_without_their_encoder_padding() {
-    let _rig = start_rig();
-    let env = rig_env();
-    let st = Station::new();
-    let a = st.path().join("audio");
-    tone(&a.join("nhac-hieu/a.wav"), 880.0, 0.5, 0.5, 0.0);
-    tone(&a.join("nhac-hieu/coi.wav"), 1200.0, 0.5, 0.5, 0.0);
+    let (_rig, env, st, a) = rig_station();
     for (f, name) in [
         ("tone-1s2-a.mp3", "2026-01-02 a.mp3"),
         ("tone-1s2-b.mp3", "2026-01-01 b.mp3"),

@@ -235,39 +235,24 @@ fn open_device(
             suppressed += 1;
         }
     };
+    // One arm per sample format the device may want; the deck renders f32 and converts.
+    macro_rules! build_as {
+        ($t:ty) => {
+            build::<$t>(
+                &device,
+                &config,
+                deck,
+                latency.clone(),
+                last_callback.clone(),
+                on_error,
+            )
+        };
+    }
     let stream = match format {
-        cpal::SampleFormat::F32 => build::<f32>(
-            &device,
-            &config,
-            deck,
-            latency.clone(),
-            last_callback.clone(),
-            on_error,
-        ),
-        cpal::SampleFormat::I16 => build::<i16>(
-            &device,
-            &config,
-            deck,
-            latency.clone(),
-            last_callback.clone(),
-            on_error,
-        ),
-        cpal::SampleFormat::I32 => build::<i32>(
-            &device,
-            &config,
-            deck,
-            latency.clone(),
-            last_callback.clone(),
-            on_error,
-        ),
-        cpal::SampleFormat::U8 => build::<u8>(
-            &device,
-            &config,
-            deck,
-            latency.clone(),
-            last_callback.clone(),
-            on_error,
-        ),
+        cpal::SampleFormat::F32 => build_as!(f32),
+        cpal::SampleFormat::I16 => build_as!(i16),
+        cpal::SampleFormat::I32 => build_as!(i32),
+        cpal::SampleFormat::U8 => build_as!(u8),
         other => return Err(fail(&format!("unsupported sample format {other}"))),
     }
     .map_err(|e| fail(&e))?;
