@@ -91,6 +91,8 @@ struct Run {
     entries: Vec<RunEntry>,
     at: DateTime<Utc>,
     started: HashMap<u32, DateTime<Utc>>,
+    /// Items before this index have ended (a retry does not air them again).
+    ended: u32,
     current: Option<u32>,
     /// Set when we cut it on purpose: the status and reason its cut item gets.
     cut: Option<(Status, String)>,
@@ -574,6 +576,7 @@ impl Station {
                 entries,
                 at,
                 started: HashMap::new(),
+                ended: 0,
                 current: None,
                 cut: None,
                 emergency: false,
@@ -662,6 +665,7 @@ impl Station {
                 }
                 let r = self.runs.get_mut(&run).expect("present");
                 r.started.remove(&item);
+                r.ended = r.ended.max(item + 1);
                 if r.current == Some(item) {
                     r.current = None;
                 }
@@ -761,10 +765,23 @@ impl Station {
                     .remove(&run)
                     .map(|b| (b * 2).min(Duration::from_secs(60)))
                     .unwrap_or(Duration::from_secs(5));
-                if r.meta.trigger != Trigger::Manual {
+                // From the item that failed: what already aired is not aired twice, but
+                // the opening jingle comes first again to announce the rest.
+                let from = (r.started.keys().min().copied())
+                    .unwrap_or(r.ended)
+                    .min(r.entries.len() as u32) as usize;
+                let intro = (r.entries.iter())
+                    .take_while(|e| e.kind == EntryKind::Jingle)
+                    .count()
+                    .min(from);
+                let entries: Vec<RunEntry> = (r.entries[..intro].iter())
+                    .chain(&r.entries[from..])
+                    .cloned()
+                    .collect();
+                if r.meta.trigger != Trigger::Manual && from < r.entries.len() {
                     self.retries.push(Retry {
                         meta: r.meta.clone(),
-                        entries: r.entries.clone(),
+                        entries,
                         at: now + cd(backoff),
                         backoff,
                         reason: reason.clone(),

@@ -569,3 +569,99 @@ fn a_library_jingle_counts_against_max_duration() {
     assert_eq!(r[1], "12:00:00 Trưa a completed");
     assert_eq!(r[2], "12:00:02 Trưa b completed");
 }
+
+/// The device is lost during the third entry of jingle + two items: the retry airs the
+/// opening jingle and then only the item that failed, not the one that already aired.
+#[test]
+fn a_retry_after_a_lost_device_resumes_from_the_item_that_failed() {
+    use loaxa::playout::deck::Outcome;
+    use loaxa::playout::PlayerEvent;
+    use loaxa::station::{Action, Station};
+    let (_d, c, items) = station(
+        r#"  - name: "Sáng"
+    when: "0 6 * * *"
+    segments:
+      - jingle: nhac-hieu/a.wav
+      - {category: tin, pick: all}"#,
+        "",
+        &[
+            ("tin/2026-01-01 a.wav", 10.0),
+            ("tin/2026-01-02 b.wav", 10.0),
+        ],
+    );
+    let names = |plan: &loaxa::playout::PlayPlan| -> Vec<String> {
+        plan.items
+            .iter()
+            .map(|i| i.path.file_name().unwrap().to_string_lossy().into_owned())
+            .collect()
+    };
+    let cues = |acts: Vec<Action>| -> Vec<loaxa::playout::PlayPlan> {
+        acts.into_iter()
+            .filter_map(|a| match a {
+                Action::Cue(p) => Some(p),
+                _ => None,
+            })
+            .collect()
+    };
+    let start = local(1, 6, 0, 0);
+    let (mut st, _) = Station::new(c, items, History::default(), local(1, 5, 59, 0));
+    let mut plans = cues(st.tick(start - chrono::Duration::seconds(2)));
+    assert_eq!(plans.len(), 1);
+    let plan = plans.remove(0);
+    let first = names(&plan);
+    assert_eq!(first.len(), 3);
+    assert_eq!(first[0], "a.wav");
+    let s = |secs: i64| start + chrono::Duration::seconds(secs);
+    let run = plan.run;
+    for (item, from, to) in [(0u32, 0, 2), (1, 2, 12)] {
+        st.on_event(
+            PlayerEvent::Started {
+                run,
+                item,
+                at: s(from),
+            },
+            s(from),
+        );
+        st.on_event(
+            PlayerEvent::Ended {
+                run,
+                item,
+                at: s(to),
+                played: Duration::from_secs((to - from) as u64),
+                outcome: Outcome::Completed,
+            },
+            s(to),
+        );
+    }
+    st.on_event(
+        PlayerEvent::Started {
+            run,
+            item: 2,
+            at: s(12),
+        },
+        s(12),
+    );
+    let acts = st.on_event(
+        PlayerEvent::Failed {
+            run,
+            reason: "the sound device stopped playing".into(),
+            last_audio: Some(s(15)),
+        },
+        s(17),
+    );
+    assert!(
+        acts.iter().any(|a| matches!(
+            a,
+            Action::Finish {
+                item: 2,
+                status: Status::Failed,
+                ..
+            }
+        )),
+        "{acts:?}"
+    );
+    assert!(cues(st.tick(s(18))).is_empty(), "backoff first");
+    let retry = cues(st.tick(s(23)));
+    assert_eq!(retry.len(), 1, "retried after 5 s");
+    assert_eq!(names(&retry[0]), [first[0].clone(), first[2].clone()]);
+}
