@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 use chrono::{Timelike, Utc};
 use loaxa::airtime::{Status, Store};
 
+/// A cron for the next whole second at least `secs` from now. Files written just before
+/// the daemon starts must settle (1 s) before they can air, and programmes are cued 2 s
+/// ahead: 6 s leaves room for a slow start on a loaded machine.
 fn second_after(secs: i64) -> String {
     let t = Utc::now() + chrono::Duration::seconds(secs);
     let l = (t.with_nanosecond(0).unwrap() + chrono::Duration::seconds(1))
@@ -103,7 +106,7 @@ fn under_systemd_it_notifies_ready_status_and_watchdog() {
 
 #[test]
 fn a_file_deleted_while_it_airs_plays_to_its_end_and_one_replaced_fails_cleanly() {
-    let st = station(&second_after(3));
+    let st = station(&second_after(6));
     let a = st.path().join("audio/tin");
     // Three items, newest first: the first is deleted while it airs, the second replaced.
     tone(&a.join("2026-01-03 xoa.wav"), 440.0, 4.0, 0.5, 0.0);
@@ -160,7 +163,7 @@ fn a_file_deleted_while_it_airs_plays_to_its_end_and_one_replaced_fails_cleanly(
 
 #[test]
 fn log_follow_prints_airings_as_they_start_and_end() {
-    let st = station(&second_after(3));
+    let st = station(&second_after(6));
     tone(
         &st.path().join("audio/tin/2026-01-01 mot.wav"),
         440.0,
