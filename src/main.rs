@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use chrono::Utc;
 use clap::{Parser, Subcommand};
 
-use loaxa::airtime::{export, report};
 use loaxa::commands::{self, airtime, plan, EXIT_INVALID};
 use loaxa::control::Request;
 
@@ -129,40 +128,9 @@ enum Command {
         tone: bool,
     },
     /// Export the airtime log (default: this month) as CSV, JSON lines or XLSX.
-    Export {
-        /// First day (or date-time), local: 2026-11-01.
-        #[arg(long)]
-        from: Option<String>,
-        /// Last day, inclusive (or an exact end date-time).
-        #[arg(long)]
-        to: Option<String>,
-        /// Only this category.
-        #[arg(long)]
-        category: Option<String>,
-        #[arg(long, value_enum, default_value = "csv")]
-        format: export::Format,
-        /// Write to this file instead of standard output.
-        #[arg(long, short)]
-        output: Option<PathBuf>,
-        /// Language of the CSV/XLSX headers and labels.
-        #[arg(long, value_enum, default_value = "vi")]
-        lang: export::Lang,
-        /// Read this log instead of the station's live one.
-        #[arg(long)]
-        db: Option<PathBuf>,
-    },
+    Export(airtime::ExportArgs),
     /// The month's report against the plan's targets (Vietnamese).
-    Report {
-        /// The month, YYYY-MM (default: this month).
-        #[arg(long)]
-        month: Option<String>,
-        #[arg(long, value_enum, default_value = "text")]
-        format: report::Format,
-        #[arg(long, short)]
-        output: Option<PathBuf>,
-        #[arg(long)]
-        db: Option<PathBuf>,
-    },
+    Report(airtime::ReportArgs),
     /// The latest airings.
     Log {
         /// How many to show.
@@ -301,51 +269,13 @@ fn main() -> ExitCode {
             commands::init::init_cmd(&dir, audio.as_deref(), state.as_deref(), &mut out, &mut err)
         }
         Command::Doctor { tone } => commands::doctor::doctor_cmd(cfg, tone, &mut out),
-        Command::Export {
-            from,
-            to,
-            category,
-            format,
-            output,
-            lang,
-            db,
-        } => match config(cfg, &mut err) {
+        Command::Export(args) => match config(cfg, &mut err) {
             None => EXIT_INVALID,
-            Some(c) => airtime::export_cmd(
-                &c,
-                airtime::ExportArgs {
-                    from,
-                    to,
-                    category,
-                    format,
-                    output,
-                    lang,
-                    db,
-                },
-                now,
-                &mut out,
-                &mut err,
-            ),
+            Some(c) => airtime::export_cmd(&c, args, now, &mut out, &mut err),
         },
-        Command::Report {
-            month,
-            format,
-            output,
-            db,
-        } => match config(cfg, &mut err) {
+        Command::Report(args) => match config(cfg, &mut err) {
             None => EXIT_INVALID,
-            Some(c) => airtime::report_cmd(
-                &c,
-                airtime::ReportArgs {
-                    month,
-                    format,
-                    output,
-                    db,
-                },
-                now,
-                &mut out,
-                &mut err,
-            ),
+            Some(c) => airtime::report_cmd(&c, args, now, &mut out, &mut err),
         },
         Command::Log { tail, follow, db } => match config(cfg, &mut err) {
             None => EXIT_INVALID,

@@ -48,13 +48,28 @@ fn bound(s: &str, tz: Tz, end: bool) -> Result<DateTime<Utc>, String> {
     })
 }
 
+/// `loaxa export`'s options (parsed by clap in main.rs).
+#[derive(Debug, clap::Args)]
 pub struct ExportArgs {
+    /// First day (or date-time), local: 2026-11-01.
+    #[arg(long)]
     pub from: Option<String>,
+    /// Last day, inclusive (or an exact end date-time).
+    #[arg(long)]
     pub to: Option<String>,
+    /// Only this category.
+    #[arg(long)]
     pub category: Option<String>,
+    #[arg(long, value_enum, default_value = "csv")]
     pub format: export::Format,
+    /// Write to this file instead of standard output.
+    #[arg(long, short)]
     pub output: Option<PathBuf>,
+    /// Language of the CSV/XLSX headers and labels.
+    #[arg(long, value_enum, default_value = "vi")]
     pub lang: export::Lang,
+    /// Read this log instead of the station's live one.
+    #[arg(long)]
     pub db: Option<PathBuf>,
 }
 
@@ -140,10 +155,17 @@ fn usage(err: &mut dyn Write, flag: &str, e: &str) -> i32 {
     EXIT_INVALID
 }
 
+/// `loaxa report`'s options (parsed by clap in main.rs).
+#[derive(Debug, clap::Args)]
 pub struct ReportArgs {
+    /// The month, YYYY-MM (default: this month).
+    #[arg(long)]
     pub month: Option<String>,
+    #[arg(long, value_enum, default_value = "text")]
     pub format: report::Format,
+    #[arg(long, short)]
     pub output: Option<PathBuf>,
+    #[arg(long)]
     pub db: Option<PathBuf>,
 }
 
