@@ -561,3 +561,35 @@ fn library_command_lists_every_file_with_its_state() {
         "{text}"
     );
 }
+
+/// The index is only a cache: a damaged one (a power cut mid-write, a disk error) is set
+/// aside and rebuilt, and the library carries on as on a first start.
+#[test]
+fn a_damaged_index_is_set_aside_and_rebuilt() {
+    let (st, config) = setup();
+    put(&st, "cchc/a.mp3", "voice.mp3");
+    drop(settled(&config, t0()));
+    let db = st.path().join("state/library.db");
+    let mut bytes = std::fs::read(&db).unwrap();
+    // Keep SQLite's header, scribble over the pages.
+    for b in bytes.iter_mut().skip(100) {
+        *b = 0x5a;
+    }
+    std::fs::write(&db, &bytes).unwrap();
+    for ext in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(st.path().join(format!("state/library.db{ext}")));
+    }
+    let lib = settled(&config, t0() + chrono::Duration::hours(1));
+    assert_eq!(lib.candidates().len(), 1, "the file is found again");
+    assert!(st.path().join("state/library.db.damaged").is_file());
+    drop(lib);
+    // The rebuilt index is a good one: the next start knows the file at once.
+    let mut lib = Library::open(&config);
+    let ch = lib.scan(t0() + chrono::Duration::hours(2));
+    assert_eq!(
+        ch.iter()
+            .filter(|c| matches!(c, Change::Ready { .. }))
+            .count(),
+        1
+    );
+}

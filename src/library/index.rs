@@ -78,7 +78,42 @@ impl Index {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.execute_batch(SCHEMA)?;
+        // A power cut can damage the file; a damaged cache must be noticed at open,
+        // not as odd results later.
+        let verdict: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
+        if verdict != "ok" {
+            return Err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT),
+                Some(verdict),
+            ));
+        }
         Ok(Index { conn })
+    }
+
+    /// Opens the cache at `path`; one that cannot be opened (damaged, not a database) is
+    /// only a cache, so it is set aside as `FILE.damaged` and rebuilt from the files.
+    pub fn open_or_rebuild(path: &Path) -> rusqlite::Result<Index> {
+        match Index::open(path) {
+            Ok(i) => Ok(i),
+            Err(e) if path.is_file() => {
+                let aside = path.with_extension("db.damaged");
+                for ext in ["-wal", "-shm"] {
+                    let mut p = path.as_os_str().to_owned();
+                    p.push(ext);
+                    let _ = std::fs::remove_file(p);
+                }
+                if std::fs::rename(path, &aside).is_err() {
+                    return Err(e);
+                }
+                tracing::warn!(
+                    "library index {} was damaged ({e}); set aside as {} and rebuilt from the audio folder",
+                    path.display(),
+                    aside.display()
+                );
+                Index::open(path)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// An index that lives in memory only (when the state folder cannot be written).

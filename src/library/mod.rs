@@ -172,7 +172,7 @@ impl Library {
     /// when the state folder cannot be written).
     pub fn open(config: &Config) -> Library {
         let path = config.paths.state.join(index::FILE_NAME);
-        let index = match Index::open(&path) {
+        let index = match Index::open_or_rebuild(&path) {
             Ok(i) => i,
             Err(e) => {
                 tracing::warn!("library index {} cannot be opened ({e}); keeping it in memory, every start will probe again", path.display());
