@@ -1,6 +1,9 @@
 //! The live library for the daemon: a thread that owns the [`Library`], fed by an inotify
-//! watcher (notify + debouncer) and a periodic rescan (network shares send no inotify
-//! events), and a low-priority thread for full analyses, so probing never delays playout.
+//! watcher (notify) and a periodic rescan (network shares send no inotify events), and a
+//! low-priority thread for full analyses, so probing never delays playout.
+//!
+//! Raw notify events are enough: the library's own settle rule already waits for a file to
+//! stop changing, and a debouncer's thread would wake several times a second for ever.
 //! What it knows is published as an immutable [`Snapshot`]; changes go to a callback.
 
 use std::collections::BTreeMap;
@@ -10,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use notify_debouncer_full::{new_debouncer, notify::RecursiveMode, DebounceEventResult};
+use notify::{EventKind, RecursiveMode, Watcher as _};
 
 use super::probe::{self, Analysis, Rejection};
 use super::{Change, ItemView, Job, Library};
@@ -128,44 +131,27 @@ impl Drop for Service {
     }
 }
 
-type Watcher = notify_debouncer_full::Debouncer<
-    notify_debouncer_full::notify::RecommendedWatcher,
-    notify_debouncer_full::RecommendedCache,
->;
+type Watcher = notify::RecommendedWatcher;
 
 fn watch(lib: &Library, tx: &mpsc::Sender<Msg>) -> Option<Watcher> {
     let tx = tx.clone();
-    let mut d = match new_debouncer(
-        Duration::from_millis(200),
-        // Its thread wakes at this rate even when nothing happens (5 Hz, ~0.02 % of a core).
-        Some(Duration::from_millis(200)),
-        move |r: DebounceEventResult| match r {
-            Ok(events) => {
-                let rescan = events.iter().any(|e| e.need_rescan());
-                // Opening and reading (our own scans, players) change nothing; reacting to
-                // them would make every scan trigger the next.
-                let paths: Vec<PathBuf> = events
-                    .into_iter()
-                    .filter(|e| {
-                        !matches!(
-                            e.event.kind,
-                            notify_debouncer_full::notify::EventKind::Access(_)
-                        )
-                    })
-                    .flat_map(|e| e.event.paths)
-                    .collect();
-                if !paths.is_empty() || rescan {
-                    let _ = tx.send(Msg::Fs(paths, rescan));
+    let mut d = match notify::recommended_watcher(move |r: notify::Result<notify::Event>| {
+        match r {
+            // Opening and reading (our own scans, players) change nothing; reacting to them
+            // would make every scan trigger the next.
+            Ok(e) if matches!(e.kind, EventKind::Access(_)) => {}
+            Ok(e) => {
+                let rescan = e.need_rescan();
+                if !e.paths.is_empty() || rescan {
+                    let _ = tx.send(Msg::Fs(e.paths, rescan));
                 }
             }
-            Err(errors) => {
-                for e in errors {
-                    tracing::warn!("library watcher: {e}");
-                }
+            Err(e) => {
+                tracing::warn!("library watcher: {e}");
                 let _ = tx.send(Msg::Fs(vec![], true));
             }
-        },
-    ) {
+        }
+    }) {
         Ok(d) => d,
         Err(e) => {
             tracing::warn!(
@@ -228,6 +214,22 @@ fn run(
         match rx.recv_timeout(wait) {
             Ok(Msg::Stop) | Err(RecvTimeoutError::Disconnected) => break,
             Ok(Msg::Fs(paths, rescan)) => {
+                // A copy sends an event per write: take what has queued up as one batch.
+                let mut rescan = rescan;
+                let mut paths: std::collections::BTreeSet<PathBuf> = paths.into_iter().collect();
+                let mut rest = vec![];
+                while let Ok(m) = rx.try_recv() {
+                    match m {
+                        Msg::Fs(p, r) => {
+                            rescan |= r;
+                            paths.extend(p);
+                        }
+                        other => rest.push(other),
+                    }
+                }
+                for m in rest {
+                    let _ = tx.send(m);
+                }
                 let now = clock.now();
                 if rescan {
                     changes.extend(lib.scan(now));
