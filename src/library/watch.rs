@@ -25,6 +25,8 @@ use crate::schedule::Candidate;
 const TICK: Duration = Duration::from_millis(100);
 /// Small changes (an analysis done) are published at most this often.
 const PUBLISH: Duration = Duration::from_secs(1);
+/// File events arriving within this long of the first are handled as one batch.
+const GATHER: Duration = Duration::from_millis(100);
 /// A full rescan as a safety net for lost or unsupported watch events.
 const RESCAN: Duration = Duration::from_secs(30);
 
@@ -199,6 +201,7 @@ fn run(
     let mut last_scan = std::time::Instant::now();
     let mut last_publish = std::time::Instant::now();
     let mut dirty = false;
+    let mut deferred = std::collections::VecDeque::new();
     loop {
         let mut changes = vec![];
         // Tick often only while files settle or an analysis runs; otherwise sleep until an
@@ -211,24 +214,28 @@ fn run(
         } else {
             RESCAN.saturating_sub(last_scan.elapsed()).max(TICK)
         };
-        match rx.recv_timeout(wait) {
+        let msg = match deferred.pop_front() {
+            Some(m) => Ok(m),
+            None => rx.recv_timeout(wait),
+        };
+        match msg {
             Ok(Msg::Stop) | Err(RecvTimeoutError::Disconnected) => break,
             Ok(Msg::Fs(paths, rescan)) => {
-                // A copy sends an event per write: take what has queued up as one batch.
+                // A copy sends an event per write: gather what comes in the next moment
+                // as one batch (other messages wait their turn in order).
                 let mut rescan = rescan;
                 let mut paths: std::collections::BTreeSet<PathBuf> = paths.into_iter().collect();
-                let mut rest = vec![];
-                while let Ok(m) = rx.try_recv() {
+                let until = std::time::Instant::now() + GATHER;
+                while let Ok(m) =
+                    rx.recv_timeout(until.saturating_duration_since(std::time::Instant::now()))
+                {
                     match m {
                         Msg::Fs(p, r) => {
                             rescan |= r;
                             paths.extend(p);
                         }
-                        other => rest.push(other),
+                        other => deferred.push_back(other),
                     }
-                }
-                for m in rest {
-                    let _ = tx.send(m);
                 }
                 let now = clock.now();
                 if rescan {
