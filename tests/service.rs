@@ -39,6 +39,17 @@ fn init_makes_a_working_station_and_never_overwrites() {
             .contains("THƯ MỤC PHÁT KHẨN CẤP")
     );
     assert!(dir.join("audio/nhac-hieu/mo-dau.mp3").is_file() && dir.join("state").is_dir());
+    // The repository's own audio folders (what `scripts/run` airs) carry the same guides.
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("audio");
+    for k in ["cchc", "dich-vu-cong", "khan-cap", "nhac-hieu"] {
+        let ours = std::fs::read_to_string(repo.join(k).join("HUONG-DAN.txt")).unwrap();
+        let made =
+            std::fs::read_to_string(dir.join("audio").join(k).join("HUONG-DAN.txt")).unwrap();
+        assert_eq!(
+            ours, made,
+            "audio/{k}/HUONG-DAN.txt: refresh it with `loaxa init .`"
+        );
+    }
     let check = loaxa(&["check", "--config", cfg.to_str().unwrap()], d.path());
     assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
     // The guides are notes, not audio: the library ignores them.
