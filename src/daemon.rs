@@ -209,9 +209,11 @@ async fn run_async(opts: Options) -> i32 {
                 last_ping = Instant::now();
             }
         }
-        // Sleep until the station needs us, at most 1 s (heartbeats, library, watchdog, a
-        // stalled device); the player's waker ends the sleep when the audio thread reports
-        // a start or an end. Without one, poll at 4 Hz while something is cued or on air.
+        // Sleep until the station or one of our own timers (heartbeat, watchdog, a pending
+        // reload, the demo) needs us; library changes, control requests and signals arrive
+        // as messages. The player's waker ends the sleep when the audio thread reports a
+        // start or an end; while the output is open the loop also wakes every second (a
+        // stalled device, the idle close). Without a waker, poll at 4 Hz while airing.
         let w = d.player.waker();
         if w.as_ref().map(|w| w.as_raw_fd()) != waker.as_ref().map(|a| a.get_ref().as_raw_fd()) {
             // SAFETY: a Waker owns its eventfd (shared by Arc), so the fd stays open and the
@@ -220,13 +222,24 @@ async fn run_async(opts: Options) -> i32 {
                 unsafe { AsyncFd::register_with_interest(w, Interest::READABLE) }.ok()
             });
         }
-        let cap = if d.player.ready() {
+        let at = Instant::now();
+        let left = |t: Instant| t.saturating_duration_since(at);
+        let mut cap = if d.player.ready() {
             Duration::ZERO
         } else if waker.is_none() && d.player.busy() {
             Duration::from_millis(250)
-        } else {
+        } else if d.player.timed() {
             Duration::from_secs(1)
+        } else {
+            airtime::HEARTBEAT
         };
+        cap = cap.min(left(d.last_heartbeat + airtime::HEARTBEAT));
+        if let Some(w) = watchdog {
+            cap = cap.min(left(last_ping + w));
+        }
+        for t in [d.reload_at, d.demo_by].into_iter().flatten() {
+            cap = cap.min(left(t));
+        }
         let until = d
             .station
             .next_wakeup(now)

@@ -80,6 +80,11 @@ pub trait Player: Send {
     fn ready(&self) -> bool {
         false
     }
+    /// Whether `poll` has timed work of its own (noticing a stalled device, closing an idle
+    /// one): the loop then wakes every second.
+    fn timed(&self) -> bool {
+        self.busy()
+    }
     /// Signalled when events arrive, for a loop that sleeps until then; None: poll.
     fn waker(&self) -> Option<Waker> {
         None
@@ -292,6 +297,10 @@ impl Player for RealPlayer {
 
     fn ready(&self) -> bool {
         !self.pending.is_empty()
+    }
+
+    fn timed(&self) -> bool {
+        self.out.is_some() || self.busy()
     }
 
     fn waker(&self) -> Option<Waker> {
