@@ -94,7 +94,18 @@ fn under_systemd_it_notifies_ready_status_and_watchdog() {
             got.push('\n');
         }
     }
+    // An empty library says so, with what to do.
+    let status = Command::new(common::bin())
+        .args(["status", "--config"])
+        .arg(st.config())
+        .output()
+        .unwrap();
+    let status = String::from_utf8_lossy(&status.stdout).into_owned();
     let log = stop(d);
+    assert!(
+        status.contains("library: empty — put audio files in the category folders"),
+        "{status}"
+    );
     assert!(got.contains("READY=1"), "{got}\n{log}");
     assert!(got.contains("STATUS=idle; next: Thử at"), "{got}");
     assert!(

@@ -95,7 +95,14 @@ fn print_status(s: &serde_json::Value, out: &mut dyn Write) {
     }
     if let Some(lib) = s["library"].as_object() {
         let parts: Vec<String> = lib.iter().map(|(k, v)| format!("{v} {k}")).collect();
-        let _ = writeln!(out, "library: {}", parts.join(", "));
+        if parts.is_empty() {
+            let _ = writeln!(
+                out,
+                "library: empty — put audio files in the category folders (`loaxa library` lists them)"
+            );
+        } else {
+            let _ = writeln!(out, "library: {}", parts.join(", "));
+        }
     }
     if let Some(e) = s["last_error"].as_str() {
         let _ = writeln!(out, "last error: {e}");
