@@ -24,7 +24,9 @@ fn main() {
         .get(1)
         .map(|c| c.parse().expect("CHANNELS"))
         .unwrap_or(2);
-    let rate = Direct::rate_of(&path).expect("the file opens");
+    let rate = loaxa::library::probe::header(&path)
+        .expect("the file opens")
+        .sample_rate;
     let rounds = if full { 50 } else { 2 };
     let mut buf = Vec::with_capacity(8192);
 

@@ -180,7 +180,7 @@ pub struct Station {
     items: Vec<Candidate>,
     /// Each item's loudness gain (dB), by path: looked up for every entry cued.
     gains: HashMap<PathBuf, f64>,
-    /// Lengths of jingles and fixed files that are not library items.
+    /// Lengths of jingles and fixed files (library items carry their own).
     fixed: crate::library::probe::Lengths,
     last_aired: HashMap<String, DateTime<Utc>>,
     /// Programme starts before this are dealt with.
@@ -192,10 +192,8 @@ pub struct Station {
     interrupted: Option<Interrupted>,
     queue: Vec<(Meta, Vec<RunEntry>)>,
     retries: Vec<Retry>,
-    /// The backoff of runs that are retries, by run id.
-    retry_backoff: HashMap<u64, Duration>,
-    /// Why the previous attempt of a retry run failed, by run id.
-    retry_reason: HashMap<u64, String>,
+    /// Runs that are retries, by run id: their backoff and why the previous attempt failed.
+    retrying: HashMap<u64, (Duration, String)>,
     /// The next programme start after `cursor`, once computed.
     next_cache: std::cell::RefCell<Option<(DateTime<Utc>, Option<schedule::Occurrence>)>>,
     last_error: Option<String>,
@@ -239,8 +237,7 @@ impl Station {
             interrupted: None,
             queue: vec![],
             retries: vec![],
-            retry_backoff: HashMap::new(),
-            retry_reason: HashMap::new(),
+            retrying: HashMap::new(),
             next_cache: std::cell::RefCell::new(None),
             last_error: None,
         };
@@ -419,8 +416,7 @@ impl Station {
             if let Some(run) = self.runs.get_mut(&id) {
                 run.emergency = false;
             }
-            self.retry_backoff.insert(id, r.backoff);
-            self.retry_reason.insert(id, r.reason);
+            self.retrying.insert(id, (r.backoff, r.reason));
         }
         acts
     }
@@ -750,8 +746,9 @@ impl Station {
                         reason: Some(reason.clone()),
                     });
                 }
+                let previous = self.retrying.remove(&run);
                 // A retry failing for the same reason is not logged again.
-                let again = self.retry_reason.remove(&run).as_deref() == Some(reason.as_str());
+                let again = previous.as_ref().is_some_and(|(_, why)| *why == reason);
                 if r.started.is_empty() && !again {
                     acts.push(Action::Record {
                         airing: r.meta.airing(),
@@ -760,10 +757,8 @@ impl Station {
                     });
                 }
                 // Try again while the programme may still air late.
-                let backoff = self
-                    .retry_backoff
-                    .remove(&run)
-                    .map(|b| (b * 2).min(Duration::from_secs(60)))
+                let backoff = previous
+                    .map(|(b, _)| (b * 2).min(Duration::from_secs(60)))
                     .unwrap_or(Duration::from_secs(5));
                 // From the item that failed: what already aired is not aired twice, but
                 // the opening jingle comes first again to announce the rest.

@@ -133,17 +133,6 @@ impl Direct {
         }))
     }
 
-    /// The sample rate a file's header states (0 when it does not say).
-    pub fn rate_of(path: &std::path::Path) -> Result<u32, String> {
-        let format = crate::library::probe::open(path, true)
-            .map_err(|e| format!("cannot decode {}: {e}", path.display()))?
-            .format;
-        Ok(format
-            .default_track()
-            .and_then(|t| t.codec_params.sample_rate)
-            .unwrap_or(0))
-    }
-
     /// Moves to `pos` exactly: seeks to the packet before it, then drops frames up to it.
     pub fn seek(&mut self, pos: Duration) -> Result<(), String> {
         let to = self
@@ -398,7 +387,7 @@ mod tests {
     }
 
     fn direct_all(path: &Path, channels: u16, offset: Duration) -> Vec<f32> {
-        let rate = Direct::rate_of(path).unwrap();
+        let rate = crate::library::probe::header(path).unwrap().sample_rate;
         let mut d = Direct::open(path, rate)
             .unwrap()
             .unwrap_or_else(|| panic!("{}: no direct path", path.display()));
@@ -411,7 +400,7 @@ mod tests {
     }
 
     fn rodio_all(path: &Path, channels: u16) -> Vec<f32> {
-        let rate = Direct::rate_of(path).unwrap();
+        let rate = crate::library::probe::header(path).unwrap().sample_rate;
         converted(open(path).unwrap(), channels, rate)
             .map(|s| s * 0.5)
             .collect()
@@ -462,7 +451,7 @@ mod tests {
     fn direct_seek_resumes_on_the_exact_frame() {
         for name in ["voice.flac", "voice.wav", "tone-1s2-a.mp3"] {
             let path = fixture(name);
-            let rate = Direct::rate_of(&path).unwrap();
+            let rate = crate::library::probe::header(&path).unwrap().sample_rate;
             let full = direct_all(&path, 1, Duration::ZERO);
             let at = Duration::from_millis(500);
             let rest = direct_all(&path, 1, at);
