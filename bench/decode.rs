@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use loaxa::playout::decode::{self, Direct};
+use loaxa::media::decode::{self, Direct};
 
 fn main() {
     let args: Vec<String> = std::env::args()
@@ -24,7 +24,7 @@ fn main() {
         .get(1)
         .map(|c| c.parse().expect("CHANNELS"))
         .unwrap_or(2);
-    let rate = loaxa::library::probe::header(&path)
+    let rate = loaxa::media::probe::header(&path)
         .expect("the file opens")
         .sample_rate;
     let rounds = if full { 50 } else { 2 };

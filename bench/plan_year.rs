@@ -6,7 +6,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chrono::TimeZone;
-use loaxa::schedule::{self, Candidate};
+use loaxa::item::Item;
+use loaxa::schedule;
 
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
@@ -19,10 +20,10 @@ fn main() {
         .unwrap();
     let until = from + chrono::Duration::days(365);
     // A library the size of a busy year: 60 CCHC bulletins, 40 public-service items.
-    let items: Vec<Candidate> = (0..100)
+    let items: Vec<Item> = (0..100)
         .map(|i| {
             let cat = if i < 60 { "cchc" } else { "dich-vu-cong" };
-            Candidate {
+            Item {
                 id: format!("{cat}/{i}.mp3"),
                 path: root.join(format!("audio/{cat}/{i}.mp3")),
                 category: cat.into(),

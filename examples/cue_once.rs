@@ -1,5 +1,5 @@
 //! Cue one file on the default device at the next whole second + 2 s; print the instant.
-use loaxa::playout::{output::Spec, Item, PlayPlan, Player, RealPlayer};
+use loaxa::playout::{output::Spec, PlayItem, PlayPlan, Player, RealPlayer};
 fn main() {
     let path = std::path::PathBuf::from(std::env::args().nth(1).unwrap());
     let mut p = RealPlayer::new(Spec::parse(std::env::args().nth(2).as_deref()));
@@ -10,14 +10,14 @@ fn main() {
         at,
         replace: false,
         items: vec![
-            Item {
-                path: path.clone(),
+            PlayItem {
+                source: loaxa::media::Source::File(path.clone()),
                 gain: 1.0,
                 offset: Default::default(),
                 expect: None,
             },
-            Item {
-                path,
+            PlayItem {
+                source: loaxa::media::Source::File(path),
                 gain: 1.0,
                 offset: Default::default(),
                 expect: None,

@@ -1,5 +1,7 @@
 //! `loaxa run`: the wiring. Config, library, station, player and airtime log, driven by
-//! the wall clock, signals, the control socket and file-system events, until SIGTERM.
+//! the wall clock, signals, the control handle and file-system events, until SIGTERM.
+//! Commands arrive through [`control::Handle`] from any transport and are applied here,
+//! on the loop that cues programmes; probing and hashing happen on the library's threads.
 
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
@@ -15,12 +17,13 @@ use crate::airtime::{self, Store};
 use crate::check;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
-use crate::control::{self, Reply, Request};
-use crate::journal::Journal;
+use crate::control::{self, Code, Command, Error, Event, Outcome, Target};
+use crate::driver::Driver;
+use crate::item::Item;
 use crate::library::{self, watch::Service, Change};
 use crate::playout::output::Spec;
 use crate::playout::{Player, RealPlayer};
-use crate::station::{Action, History, Station};
+use crate::station::{History, Lengths, Station};
 
 /// How `loaxa run` was asked to run.
 pub struct Options {
@@ -33,7 +36,12 @@ pub struct Options {
 
 enum Msg {
     Library(Change),
-    Control(Request, oneshot::Sender<Reply>),
+    /// A file the library took on request (a play of an item not yet known).
+    Ingested(
+        Result<Item, String>,
+        bool,
+        oneshot::Sender<Result<Outcome, Error>>,
+    ),
     ConfigChanged,
     Reload,
     Shutdown(&'static str),
@@ -47,15 +55,13 @@ struct Daemon {
     config_path: PathBuf,
     config: Arc<Config>,
     output_override: Option<String>,
-    store: Option<Store>,
-    station: Station,
-    player: Box<dyn Player>,
+    driver: Driver<Box<dyn Player>>,
     library: Service,
     snapshot: Arc<library::watch::Snapshot>,
-    journal: Journal,
+    inbox: control::Inbox,
+    tx: mpsc::UnboundedSender<Msg>,
     last_heartbeat: Instant,
     started: DateTime<Utc>,
-    last_status: String,
     reload_at: Option<Instant>,
     /// `--demo`: air the first programme once the library has settled (or by this time).
     demo_by: Option<Instant>,
@@ -76,14 +82,15 @@ pub fn run(opts: Options) -> i32 {
     rt.block_on(run_async(opts))
 }
 
-fn load(path: &Path) -> Result<Config, crate::config::Diagnostics> {
-    let lens = crate::library::probe::Lengths::default();
-    check::check(path, Utc::now(), &|p| lens.get(p)).map(|(c, w)| {
-        for d in w.warnings() {
-            tracing::warn!("{d}");
-        }
-        c
-    })
+/// Reads and checks the configuration, and times its fixed files.
+fn load(path: &Path) -> Result<(Config, Lengths), crate::config::Diagnostics> {
+    let lens = crate::media::probe::Lengths::default();
+    let (c, w) = check::check(path, Utc::now(), &|p| lens.get(p))?;
+    for d in w.warnings() {
+        tracing::warn!("{d}");
+    }
+    let fixed = crate::media::probe::fixed_lengths(&c);
+    Ok((c, fixed))
 }
 
 fn spec(config: &Config, over: &Option<String>) -> Spec {
@@ -93,8 +100,8 @@ fn spec(config: &Config, over: &Option<String>) -> Spec {
 async fn run_async(opts: Options) -> i32 {
     let clock = SystemClock;
     let now = clock.now();
-    let config = match load(&opts.config) {
-        Ok(c) => Arc::new(c),
+    let (config, fixed) = match load(&opts.config) {
+        Ok((c, f)) => (Arc::new(c), f),
         Err(d) => {
             for e in &d.0 {
                 tracing::error!("{e}");
@@ -106,7 +113,7 @@ async fn run_async(opts: Options) -> i32 {
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
 
     // The control socket first: it also refuses a second daemon for the same station.
-    let listener = match control::bind(&config.paths.state) {
+    let listener = match control::unix::bind(&config.paths.state) {
         Ok(l) => l,
         Err(e) => {
             tracing::error!(
@@ -164,27 +171,36 @@ async fn run_async(opts: Options) -> i32 {
         Err(e) => tracing::error!("{e}"),
     }
 
-    let (station, acts) = Station::new(config.clone(), snapshot.candidates.clone(), history, now);
+    let (station, acts) = Station::new(
+        config.clone(),
+        fixed,
+        snapshot.candidates.clone(),
+        history,
+        now,
+    );
+    let (handle, inbox) = control::channel(control::Status::default());
+    let events = inbox.events.clone();
+    let publish = Box::new(move |e: &Event| {
+        let _ = events.send(e.clone());
+    });
     let mut d = Daemon {
         config_path: opts.config.clone(),
         config: config.clone(),
         output_override: opts.output.clone(),
-        store,
-        station,
-        player: Box::new(player),
+        driver: Driver::new(station, Box::new(player), store, publish, true),
         library,
         snapshot,
-        journal: Journal::default(),
+        inbox,
+        tx: tx.clone(),
         last_heartbeat: Instant::now(),
         started: now,
-        last_status: String::new(),
         reload_at: None,
         demo_by: opts.demo.then(|| Instant::now() + Duration::from_secs(10)),
     };
     d.exec(acts);
 
     spawn_signals(tx.clone());
-    spawn_control(listener, tx.clone());
+    tokio::spawn(control::unix::serve(listener, handle.clone()));
     let _config_watch = watch_config(&opts.config, tx.clone());
 
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
@@ -195,14 +211,28 @@ async fn run_async(opts: Options) -> i32 {
         d.config.station.name,
         d.config.programmes.len(),
         d.snapshot.counts.get("ready").copied().unwrap_or(0),
-        control::socket_path(&d.config.paths.state).display()
+        control::unix::socket_path(&d.config.paths.state).display()
     );
 
     let mut waker: Option<AsyncFd<crate::playout::Waker>> = None;
-    let code = loop {
+    let mut last_line = String::new();
+    loop {
         let now = Utc::now();
         d.pump(now);
         d.housekeeping(now);
+        let status = d.status(now);
+        let line = status.line();
+        if line != last_line {
+            let _ = sd_notify::notify(&[sd_notify::NotifyState::Status(&line)]);
+            last_line = line;
+        }
+        d.inbox.status.send_if_modified(|s| {
+            let changed = **s != status;
+            if changed {
+                *s = Arc::new(status);
+            }
+            changed
+        });
         if let Some(w) = watchdog {
             if last_ping.elapsed() >= w {
                 let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
@@ -210,11 +240,12 @@ async fn run_async(opts: Options) -> i32 {
             }
         }
         // Sleep until the station or one of our own timers (heartbeat, watchdog, a pending
-        // reload, the demo) needs us; library changes, control requests and signals arrive
-        // as messages. The player's waker ends the sleep when the audio thread reports a
+        // reload, the demo) needs us; library changes, commands and signals arrive as
+        // messages. The player's waker ends the sleep when the audio thread reports a
         // start or an end; while the output is open the loop also wakes every second (a
         // stalled device, the idle close). Without a waker, poll at 4 Hz while airing.
-        let w = d.player.waker();
+        let player = &d.driver.player;
+        let w = player.waker();
         if w.as_ref().map(|w| w.as_raw_fd()) != waker.as_ref().map(|a| a.get_ref().as_raw_fd()) {
             // SAFETY: a Waker owns its eventfd (shared by Arc), so the fd stays open and the
             // same for as long as this AsyncFd holds the Waker.
@@ -224,11 +255,11 @@ async fn run_async(opts: Options) -> i32 {
         }
         let at = Instant::now();
         let left = |t: Instant| t.saturating_duration_since(at);
-        let mut cap = if d.player.ready() {
+        let mut cap = if player.ready() {
             Duration::ZERO
-        } else if waker.is_none() && d.player.busy() {
+        } else if waker.is_none() && player.busy() {
             Duration::from_millis(250)
-        } else if d.player.timed() {
+        } else if player.timed() {
             Duration::from_secs(1)
         } else {
             airtime::HEARTBEAT
@@ -241,6 +272,7 @@ async fn run_async(opts: Options) -> i32 {
             cap = cap.min(left(t));
         }
         let until = d
+            .driver
             .station
             .next_wakeup(now)
             .map(|t| (t - now).to_std().unwrap_or_default())
@@ -257,58 +289,70 @@ async fn run_async(opts: Options) -> i32 {
                 None => std::future::pending().await,
             }
         };
-        let msg = tokio::select! {
-            _ = tokio::time::sleep(until) => None,
-            _ = woken => None,
-            m = rx.recv() => m,
-        };
-        match msg {
-            None => {}
-            Some(Msg::Shutdown(why)) => break d.shutdown(why),
-            Some(Msg::Library(c)) => d.library_change(c, Utc::now()),
-            Some(Msg::Control(req, reply)) => {
-                let r = d.control(req, Utc::now());
-                let _ = reply.send(r);
+        tokio::select! {
+            _ = tokio::time::sleep(until) => {}
+            _ = woken => {}
+            Some(req) = d.inbox.requests.recv() => {
+                let now = Utc::now();
+                d.pump(now);
+                tracing::debug!("command from {} via {}: {:?}", req.origin.who, req.origin.via, req.command);
+                d.command(req.command, req.reply, now);
             }
-            Some(Msg::ConfigChanged) => {
-                d.reload_at = Some(Instant::now() + Duration::from_millis(500))
-            }
-            Some(Msg::Reload) => {
-                let _ = d.reload();
-            }
+            m = rx.recv() => match m {
+                None => {}
+                Some(Msg::Shutdown(why)) => break d.shutdown(why),
+                Some(Msg::Library(c)) => d.library_change(c, Utc::now()),
+                Some(Msg::Ingested(item, emergency, reply)) => {
+                    let r = item
+                        .map_err(|m| Error::new(Code::NoSuchItem, m))
+                        .and_then(|i| d.play(crate::item::Entry::of_item(&i), emergency, Utc::now()));
+                    let _ = reply.send(r);
+                }
+                Some(Msg::ConfigChanged) => {
+                    d.reload_at = Some(Instant::now() + Duration::from_millis(500))
+                }
+                Some(Msg::Reload) => {
+                    let _ = d.reload();
+                }
+            },
         }
-    };
-    code
+    }
 }
 
 impl Daemon {
-    /// Player events into the station, then the station's own timers.
+    fn exec(&mut self, acts: Vec<crate::station::Action>) {
+        if let Err(e) = self.driver.exec(acts) {
+            tracing::error!("{e} — this airing is not fully logged");
+        }
+    }
+
+    /// The library's latest snapshot into the station, player events, the station's timers.
     fn pump(&mut self, now: DateTime<Utc>) {
         let snap = self.library.snapshot();
         if !Arc::ptr_eq(&snap, &self.snapshot) {
-            self.station.set_library(snap.candidates.clone());
+            self.driver.station.set_library(snap.candidates.clone());
+            if snap.counts != self.snapshot.counts {
+                let _ = self.inbox.events.send(Event::LibraryChanged {
+                    counts: counts(&snap),
+                });
+            }
             self.snapshot = snap;
         }
-        for e in self.player.poll() {
-            let acts = self.station.on_event(e, now);
-            self.exec(acts);
+        if let Err(e) = self.driver.pump(now) {
+            tracing::error!("{e} — this airing is not fully logged");
         }
-        let acts = self.station.tick(now);
-        self.exec(acts);
     }
 
     fn housekeeping(&mut self, now: DateTime<Utc>) {
         if self.last_heartbeat.elapsed() >= airtime::HEARTBEAT {
             self.last_heartbeat = Instant::now();
-            if let Some(s) = &self.store {
-                self.journal.heartbeat(s, now);
-            }
+            self.driver.heartbeat(now);
         }
         if let Some(by) = self.demo_by {
             if !self.snapshot.counts.contains_key("settling") || Instant::now() >= by {
                 self.demo_by = None;
                 tracing::info!("demo: airing the first programme now");
-                let acts = self.station.air_programme_now(0, now);
+                let acts = self.driver.station.air_programme_now(0, now);
                 self.exec(acts);
             }
         }
@@ -316,85 +360,28 @@ impl Daemon {
             self.reload_at = None;
             let _ = self.reload();
         }
-        let st = self.status_line(now);
-        if st != self.last_status {
-            let _ = sd_notify::notify(&[sd_notify::NotifyState::Status(&st)]);
-            self.last_status = st;
-        }
     }
 
-    fn status_line(&self, now: DateTime<Utc>) -> String {
-        let s = self.station.status(now);
-        match (s.on_air, s.next) {
-            (Some(a), _) => format!(
-                "on air: {} — {}",
-                a.programme.unwrap_or_else(|| "manual play".into()),
-                a.title
-            ),
-            (None, Some(n)) => format!("idle; next: {} at {}", n.programme, n.at),
-            (None, None) => "idle; nothing scheduled".into(),
+    /// The typed status every client sees.
+    fn status(&self, now: DateTime<Utc>) -> control::Status {
+        let tz = self.config.station.timezone;
+        let player = &self.driver.player;
+        let mut air = self.driver.station.status(now);
+        if air.last_error.is_none() {
+            air.last_error = (self.driver.store())
+                .and_then(|st| st.last_event("error").ok().flatten())
+                .map(|(_, m)| m);
         }
-    }
-
-    fn exec(&mut self, acts: Vec<Action>) {
-        for a in acts {
-            // One readable line per event.
-            match &a {
-                Action::Cue(plan) => tracing::debug!(
-                    "cue run {} at {} ({} items)",
-                    plan.run,
-                    plan.at,
-                    plan.items.len()
-                ),
-                Action::Cut(_) => {}
-                Action::Start { airing, .. } => tracing::info!(
-                    "on air: {} › {}{}",
-                    airing.programme.as_deref().unwrap_or("manual play"),
-                    airing.title.as_deref().unwrap_or("?"),
-                    airing
-                        .category
-                        .as_deref()
-                        .map(|c| format!(" [{c}]"))
-                        .unwrap_or_default()
-                ),
-                Action::Finish {
-                    status,
-                    played,
-                    reason,
-                    ..
-                } => {
-                    let why = reason
-                        .as_deref()
-                        .map(|r| format!(" — {r}"))
-                        .unwrap_or_default();
-                    tracing::info!(
-                        "{}: {}{why}",
-                        status.as_str(),
-                        crate::config::format_duration(*played)
-                    );
-                }
-                Action::Record {
-                    airing,
-                    status,
-                    reason,
-                } => {
-                    tracing::warn!(
-                        "{} {}: {reason}",
-                        airing.programme.as_deref().unwrap_or("manual play"),
-                        status.as_str()
-                    )
-                }
-            }
-            if let Some(s) = &self.store {
-                if let Err(e) = self.journal.apply(s, &a) {
-                    tracing::error!("{e} — this airing is not fully logged");
-                }
-            }
-            match a {
-                Action::Cue(plan) => self.player.cue(plan),
-                Action::Cut(run) => self.player.cut(run),
-                _ => {}
-            }
+        control::Status {
+            station: self.config.station.name.clone(),
+            config: self.config.file.clone(),
+            timezone: tz.name().to_string(),
+            output: player.describe(),
+            latency_ms: player.latency().map(|d| d.as_secs_f64() * 1e3),
+            up_since: crate::local::rfc3339(self.started, tz),
+            library: counts(&self.snapshot),
+            air,
+            outputs: player.health(),
         }
     }
 
@@ -410,7 +397,9 @@ impl Daemon {
         }
         // Take the freshest snapshot: the item just became airable.
         self.snapshot = self.library.snapshot();
-        self.station.set_library(self.snapshot.candidates.clone());
+        self.driver
+            .station
+            .set_library(self.snapshot.candidates.clone());
         let Some(cand) = self
             .snapshot
             .candidates
@@ -432,89 +421,94 @@ impl Daemon {
             "EMERGENCY: {} — interrupting the programme on air",
             cand.title
         );
-        let entry = self.station.entry_from_candidate(&cand);
-        let acts = self.station.emergency(entry, now);
+        let acts = self
+            .driver
+            .station
+            .emergency(crate::item::Entry::of_item(&cand), now);
         self.exec(acts);
     }
 
-    fn control(&mut self, req: Request, now: DateTime<Utc>) -> Reply {
-        match req {
-            Request::Status => {
-                let s = self.station.status(now);
-                let counts: serde_json::Value =
-                    serde_json::to_value(&self.snapshot.counts).unwrap_or_default();
-                let status = serde_json::json!({
-                    "station": self.config.station.name,
-                    "config": self.config.file,
-                    "timezone": self.config.station.timezone.name(),
-                    "output": self.player.describe(),
-                    "latency_ms": self.player.latency().map(|d| d.as_secs_f64() * 1e3),
-                    "up_since": crate::local::rfc3339(self.started, self.config.station.timezone),
-                    "library": counts,
-                    "on_air": s.on_air,
-                    "next": s.next,
-                    "waiting": s.waiting,
-                    "emergency_active": s.emergency_active,
-                    "last_error": s.last_error.or_else(|| self.store.as_ref().and_then(|st| st.last_event("error").ok().flatten()).map(|(_, m)| m)),
-                });
-                Reply {
-                    ok: true,
-                    message: self.status_line(now),
-                    status: Some(status),
-                }
-            }
-            Request::Play {
-                file,
-                category,
-                emergency,
-            } => {
-                let entry = match (&file, &category) {
-                    (Some(f), _) => self.station.entry_for_file(f),
-                    (None, Some(c)) => {
-                        if let Err(e) = self.config.known_category(Some(c)) {
-                            return Reply::err(e);
+    /// Applies one command; the reply goes back now, or (a file the library must take
+    /// first) once the library has it.
+    fn command(
+        &mut self,
+        cmd: Command,
+        reply: oneshot::Sender<Result<Outcome, Error>>,
+        now: DateTime<Utc>,
+    ) {
+        let r = match cmd {
+            Command::Status => Ok(Outcome::Status(Box::new(self.status(now)))),
+            Command::Play { target, emergency } => {
+                let entry = match &target {
+                    Target::Item(id) => match self.driver.station.item(id) {
+                        Err(_) if self.ingestible(id).is_some() => {
+                            let path = self.ingestible(id).expect("checked");
+                            let tx = self.tx.clone();
+                            self.library.ingest(path, move |item| {
+                                let _ = tx.send(Msg::Ingested(item, emergency, reply));
+                            });
+                            return;
                         }
-                        self.station.pick_from(c, now).ok_or_else(|| format!("category `{c}` has no item that may air now (`loaxa library --category {c}` shows why)"))
-                    }
-                    (None, None) => Err("say what to play: a FILE or --category KEY".into()),
+                        r => r.map_err(Error::from),
+                    },
+                    Target::Category(c) => self
+                        .config
+                        .known_category(Some(c))
+                        .map_err(|m| Error::new(Code::NoSuchCategory, m))
+                        .and_then(|()| self.driver.station.pick(c, now).map_err(Error::from)),
                 };
-                let entry = match entry {
-                    Ok(e) => e,
-                    Err(e) => return Reply::err(e),
-                };
-                let title = entry.title.clone();
-                if emergency {
-                    let acts = self.station.emergency(entry, now);
-                    self.exec(acts);
-                    Reply::ok(format!("EMERGENCY broadcast of \"{title}\" starts now"))
-                } else {
-                    let (acts, now_) = self.station.play_now(vec![entry], now);
-                    self.exec(acts);
-                    Reply::ok(if now_ {
-                        format!("playing \"{title}\" now")
-                    } else {
-                        format!("\"{title}\" will play when the programme on air ends")
-                    })
-                }
+                entry.and_then(|e| self.play(e, emergency, now))
             }
-            Request::Skip => match self.station.skip(now) {
+            Command::Skip => match self.driver.station.skip(now) {
                 Some(acts) => {
                     self.exec(acts);
-                    Reply::ok("skipped the item on air")
+                    Ok(Outcome::Skipped)
                 }
-                None => Reply::err("nothing is on air"),
+                None => Err(nothing_on_air()),
             },
-            Request::Stop => match self.station.stop(now) {
+            Command::Stop => match self.driver.station.stop(now) {
                 Some(acts) => {
                     self.exec(acts);
-                    Reply::ok("stopped the programme on air")
+                    Ok(Outcome::Stopped)
                 }
-                None => Reply::err("nothing is on air"),
+                None => Err(nothing_on_air()),
             },
-            Request::Reload => match self.reload() {
-                Ok(()) => Reply::ok(format!("reloaded {}", self.config_path.display())),
-                Err(e) => Reply::err(e),
-            },
+            Command::Reload => self
+                .reload()
+                .map(|()| Outcome::Reloaded {
+                    config: self.config_path.clone(),
+                })
+                .map_err(|m| Error::new(Code::ConfigInvalid, m)),
+        };
+        let _ = reply.send(r);
+    }
+
+    /// A file under a category folder the library does not list yet (just copied in).
+    fn ingestible(&self, id: &str) -> Option<PathBuf> {
+        let rel = Path::new(id);
+        let plain = rel
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
+        let path = self.config.paths.audio.join(rel);
+        (plain && path.is_file()).then_some(path)
+    }
+
+    fn play(
+        &mut self,
+        entry: crate::item::Entry,
+        emergency: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, Error> {
+        let title = entry.title.clone();
+        if emergency {
+            tracing::warn!("EMERGENCY: {title} — played by the operator");
+            let acts = self.driver.station.emergency(entry, now);
+            self.exec(acts);
+            Ok(Outcome::Emergency { title })
+        } else {
+            let (acts, now_) = self.driver.station.play(vec![entry], now);
+            self.exec(acts);
+            Ok(Outcome::Playing { title, now: now_ })
         }
     }
 
@@ -522,17 +516,22 @@ impl Daemon {
     fn reload(&mut self) -> Result<(), String> {
         let _ = sd_notify::notify(&[sd_notify::NotifyState::Reloading]);
         let r = match load(&self.config_path) {
-            Ok(c) => {
+            Ok((c, fixed)) => {
                 let c = Arc::new(c);
                 self.library.reload(&c);
                 let new_spec = spec(&c, &self.output_override);
-                if new_spec.to_string() != self.player.describe() && !self.player.busy() {
+                let player = &mut self.driver.player;
+                if new_spec.to_string() != player.describe() && !player.busy() {
                     tracing::info!("output: now {new_spec}");
-                    self.player = Box::new(RealPlayer::new(new_spec));
+                    *player = Box::new(RealPlayer::new(new_spec));
                 }
-                self.station.reload(c.clone());
+                self.driver.station.reload(c.clone(), fixed);
                 self.config = c;
                 tracing::info!("reloaded {}", self.config_path.display());
+                let _ = self.inbox.events.send(Event::Reloaded {
+                    ok: true,
+                    message: format!("reloaded {}", self.config_path.display()),
+                });
                 Ok(())
             }
             Err(d) => {
@@ -540,12 +539,16 @@ impl Daemon {
                     tracing::error!("{e}");
                 }
                 let first = d.errors().next().map(|e| e.to_string()).unwrap_or_default();
-                if let Some(s) = &self.store {
+                if let Some(s) = self.driver.store() {
                     let _ = s.event(Utc::now(), "error", &first);
                 }
                 tracing::error!(
                     "the new configuration has errors; still running the last good one"
                 );
+                let _ = self.inbox.events.send(Event::Reloaded {
+                    ok: false,
+                    message: first,
+                });
                 Err(format!("{}the last good configuration keeps running", d))
             }
         };
@@ -556,17 +559,24 @@ impl Daemon {
     fn shutdown(&mut self, why: &str) -> i32 {
         let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
         let now = Utc::now();
-        let acts = self
-            .station
-            .shutdown(now, &format!("daemon stopped ({why})"));
-        self.exec(acts);
-        if let Some(s) = &self.store {
+        if let Err(e) = self.driver.shutdown(now, why) {
+            tracing::error!("{e} — this airing is not fully logged");
+        }
+        if let Some(s) = self.driver.store() {
             let _ = s.event(now, "info", &format!("daemon stopped ({why})"));
         }
-        let _ = std::fs::remove_file(control::socket_path(&self.config.paths.state));
+        let _ = std::fs::remove_file(control::unix::socket_path(&self.config.paths.state));
         tracing::info!("stopped ({why})");
         0
     }
+}
+
+fn nothing_on_air() -> Error {
+    Error::new(Code::NothingOnAir, "nothing is on air")
+}
+
+fn counts(s: &library::watch::Snapshot) -> std::collections::BTreeMap<String, usize> {
+    s.counts.iter().map(|(k, v)| (k.to_string(), *v)).collect()
 }
 
 fn spawn_signals(tx: mpsc::UnboundedSender<Msg>) {
@@ -586,39 +596,6 @@ fn spawn_signals(tx: mpsc::UnboundedSender<Msg>) {
                 _ = int.recv() => { let _ = tx.send(Msg::Shutdown("SIGINT")); }
                 _ = hup.recv() => { let _ = tx.send(Msg::Reload); }
             }
-        }
-    });
-}
-
-fn spawn_control(listener: tokio::net::UnixListener, tx: mpsc::UnboundedSender<Msg>) {
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
-            };
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                let (r, mut w) = stream.into_split();
-                let mut line = String::new();
-                if BufReader::new(r).read_line(&mut line).await.is_err() {
-                    return;
-                }
-                let reply = match serde_json::from_str::<Request>(&line) {
-                    Ok(req) => {
-                        let (rtx, rrx) = oneshot::channel();
-                        if tx.send(Msg::Control(req, rtx)).is_err() {
-                            return;
-                        }
-                        rrx.await
-                            .unwrap_or_else(|_| Reply::err("the daemon is stopping"))
-                    }
-                    Err(e) => Reply::err(format!("bad request: {e}")),
-                };
-                let mut out = serde_json::to_string(&reply).unwrap_or_default();
-                out.push('\n');
-                let _ = w.write_all(out.as_bytes()).await;
-            });
         }
     });
 }

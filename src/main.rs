@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use chrono::Utc;
 use clap::{Parser, Subcommand};
 
-use loaxa::commands::{self, airtime, plan, EXIT_INVALID};
-use loaxa::control::Request;
+use loaxa::commands::{self, airtime, EXIT_INVALID};
+use loaxa::control::Command as Cmd;
 
 #[derive(Parser)]
 #[command(
@@ -60,7 +60,7 @@ enum Command {
         #[arg(long)]
         until: Option<String>,
         #[arg(long, value_enum, default_value = "text")]
-        format: plan::Format,
+        format: commands::Format,
     },
     /// Run the schedule on a simulated clock (a month in seconds) into a separate log.
     Simulate {
@@ -83,17 +83,23 @@ enum Command {
         #[arg(long)]
         category: Option<String>,
         #[arg(long, value_enum, default_value = "text")]
-        format: commands::library::Format,
+        format: commands::Format,
         /// Measure loudness and exact length now for files not yet analysed.
         #[arg(long)]
         analyse: bool,
     },
     /// What airs now, what comes next, the library, the last error (asks the daemon).
     Status {
-        #[arg(long)]
+        /// `text` for a person, `json` for a program (the typed status; see the technician
+        /// guide).
+        #[arg(long, value_enum, default_value = "text")]
+        format: commands::Format,
+        /// Same as `--format json`.
+        #[arg(long, hide = true)]
         json: bool,
     },
-    /// Play a file or a category's pick now (after the programme on air), or as an emergency.
+    /// Play a library item or a category's pick now (after the programme on air), or as an
+    /// emergency. A file outside the audio folder is copied into audio/phat-ngay/ first.
     Play {
         file: Option<PathBuf>,
         #[arg(long, conflicts_with = "file")]
@@ -231,9 +237,10 @@ fn main() -> ExitCode {
         },
         // The control commands need only the state folder: they work while the config on
         // disk has errors (the daemon runs the last good one).
-        Command::Status { json } => {
+        Command::Status { format, json } => {
             let state = loaxa::config::state_dir(cfg);
-            commands::control::send(&state, Request::Status, json, &mut out, &mut err)
+            let format = if json { commands::Format::Json } else { format };
+            commands::control::send(&state, Cmd::Status, format, &mut out, &mut err)
         }
         Command::Play {
             file,
@@ -242,6 +249,7 @@ fn main() -> ExitCode {
         } => {
             let state = loaxa::config::state_dir(cfg);
             commands::control::play(
+                &loaxa::config::audio_dir(cfg),
                 &state,
                 file.as_deref(),
                 category,
@@ -252,14 +260,14 @@ fn main() -> ExitCode {
         }
         Command::Skip | Command::Stop | Command::Reload => {
             let req = match cli.command {
-                Command::Skip => Request::Skip,
-                Command::Stop => Request::Stop,
-                _ => Request::Reload,
+                Command::Skip => Cmd::Skip,
+                Command::Stop => Cmd::Stop,
+                _ => Cmd::Reload,
             };
             commands::control::send(
                 &loaxa::config::state_dir(cfg),
                 req,
-                false,
+                commands::Format::Text,
                 &mut out,
                 &mut err,
             )

@@ -2,13 +2,13 @@
 //! in; a plan out. No I/O and no clock reading, so a year is planned in milliseconds.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::config::{Config, Pick, Priority, Programme, SegmentKind};
+use crate::item::{Entry, EntryKind, Item};
 
 /// One start of one programme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,61 +104,6 @@ pub fn next_occurrence(config: &Config, from: DateTime<Utc>) -> Option<Occurrenc
     None
 }
 
-/// An airable item as the picker sees it: what the library knows, without I/O.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Candidate {
-    /// Identity in the log and for rotation: the path relative to the audio folder.
-    pub id: String,
-    pub path: PathBuf,
-    pub category: String,
-    pub title: String,
-    #[serde(serialize_with = "ser_ms")]
-    pub duration: Duration,
-    pub valid_from: DateTime<Utc>,
-    pub valid_until: Option<DateTime<Utc>>,
-    /// Sidecar `priority: priority` items go to the front of the next programme.
-    pub priority: Priority,
-    pub hash: String,
-    /// Gain (dB) that brings the item to its category's loudness target.
-    pub gain_db: f64,
-    /// Whether `valid_from` is only when the file arrived (no date in its name or sidecar).
-    #[serde(skip)]
-    pub from_arrival: bool,
-}
-
-impl Candidate {
-    pub fn valid_at(&self, t: DateTime<Utc>) -> bool {
-        self.valid_from <= t && self.valid_until.is_none_or(|u| t < u)
-    }
-}
-
-fn ser_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_u64(d.as_millis() as u64)
-}
-
-/// One entry of a programme's running order.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Entry {
-    pub kind: EntryKind,
-    pub path: PathBuf,
-    pub title: String,
-    /// Known for category items; for jingles and fixed files when probed.
-    pub duration: Option<Duration>,
-    /// The category the item came from (None for jingles and fixed files).
-    pub category: Option<String>,
-    /// Library identity (relative path); None for jingles/files outside the library.
-    pub id: Option<String>,
-    pub hash: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EntryKind {
-    Jingle,
-    Item,
-    File,
-}
-
 /// Something a programme meant to air but could not.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Shortfall {
@@ -183,7 +128,7 @@ pub struct Running {
 pub fn running_order(
     p: &Programme,
     at: DateTime<Utc>,
-    items: &[Candidate],
+    items: &[Item],
     last_aired: &HashMap<String, DateTime<Utc>>,
     fixed_len: &dyn Fn(&std::path::Path) -> Option<Duration>,
 ) -> Running {
@@ -217,7 +162,7 @@ pub fn running_order(
             _ => None,
         })
         .collect();
-    let mut urgent: Vec<&Candidate> = items
+    let mut urgent: Vec<&Item> = items
         .iter()
         .filter(|c| {
             c.priority >= Priority::Priority
@@ -238,33 +183,24 @@ pub fn running_order(
             for c in &urgent {
                 if fits(&mut budget, c.duration) {
                     used.push(&c.id);
-                    run.entries.push(item_entry(c));
+                    run.entries.push(Entry::of_item(c));
                 }
             }
         }
         match &seg.kind {
             SegmentKind::Jingle(f) | SegmentKind::File(f) => {
                 // A fixed file the library knows (jingles live in a category folder) takes
-                // its title and identity from there.
+                // its title, identity and gain from there.
+                let kind = if matches!(seg.kind, SegmentKind::Jingle(_)) {
+                    EntryKind::Jingle
+                } else {
+                    EntryKind::File
+                };
                 let known = items.iter().find(|c| &c.path == f);
-                run.entries.push(Entry {
-                    kind: if matches!(seg.kind, SegmentKind::Jingle(_)) {
-                        EntryKind::Jingle
-                    } else {
-                        EntryKind::File
-                    },
-                    path: f.clone(),
-                    title: known
-                        .map(|c| c.title.clone())
-                        .unwrap_or_else(|| crate::library::meta::title_from_name(f)),
-                    duration: len_of(f),
-                    category: None,
-                    id: known.map(|c| c.id.clone()),
-                    hash: known.map(|c| c.hash.clone()),
-                })
+                run.entries.push(Entry::fixed(kind, f, known, len_of(f)))
             }
             SegmentKind::Category { key, pick, count } => {
-                let mut pool: Vec<&Candidate> = items
+                let mut pool: Vec<&Item> = items
                     .iter()
                     .filter(|c| {
                         &c.category == key && c.valid_at(at) && !used.contains(&c.id.as_str())
@@ -286,7 +222,7 @@ pub fn running_order(
                         continue;
                     }
                     used.push(&c.id);
-                    run.entries.push(item_entry(c));
+                    run.entries.push(Entry::of_item(c));
                     found += 1;
                 }
                 if found < wanted || (wanted == 0 && matches!(pick, Pick::All)) {
@@ -308,7 +244,7 @@ pub fn running_order(
     if lead == p.segments.len() {
         for c in &urgent {
             if fits(&mut budget, c.duration) {
-                run.entries.push(item_entry(c));
+                run.entries.push(Entry::of_item(c));
             }
         }
     }
@@ -326,20 +262,8 @@ fn fits(budget: &mut Option<Duration>, d: Duration) -> bool {
     }
 }
 
-fn item_entry(c: &Candidate) -> Entry {
-    Entry {
-        kind: EntryKind::Item,
-        path: c.path.clone(),
-        title: c.title.clone(),
-        duration: Some(c.duration),
-        category: Some(c.category.clone()),
-        id: Some(c.id.clone()),
-        hash: Some(c.hash.clone()),
-    }
-}
-
 /// Sorts a category's valid items in the order a pick policy takes them.
-fn order(pool: &mut [&Candidate], pick: Pick, last_aired: &HashMap<String, DateTime<Utc>>) {
+pub fn order(pool: &mut [&Item], pick: Pick, last_aired: &HashMap<String, DateTime<Utc>>) {
     match pick {
         Pick::Newest | Pick::All => {
             pool.sort_by(|a, b| b.valid_from.cmp(&a.valid_from).then(a.id.cmp(&b.id)))
@@ -369,7 +293,7 @@ pub fn plan(
     config: &Config,
     from: DateTime<Utc>,
     until: DateTime<Utc>,
-    items: &[Candidate],
+    items: &[Item],
     history: &HashMap<String, DateTime<Utc>>,
     fixed_len: &dyn Fn(&std::path::Path) -> Option<Duration>,
 ) -> Vec<Planned> {

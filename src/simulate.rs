@@ -1,21 +1,24 @@
 //! `loaxa simulate`: the real station logic (scheduling, picking, conflicts, logging) run
-//! against a simulated clock and player, so a month of the schedule takes seconds. It
-//! writes to its own airtime log, never the live one.
+//! by the same [`Driver`] as the daemon, against a simulated clock and player, so a month
+//! of the schedule takes seconds. It writes to its own airtime log, never the live one.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
 use crate::airtime::{Status, Store};
 use crate::config::Config;
-use crate::journal::{Journal, Logged};
+use crate::control::Event;
+use crate::driver::Driver;
+use crate::item::Item;
 use crate::library::Library;
 use crate::playout::sim::SimPlayer;
 use crate::playout::Player;
-use crate::schedule::Candidate;
-use crate::station::{Action, History, Station};
+use crate::station::{Action, History, Lengths, Station};
 
 /// What a simulation did.
 #[derive(Debug, Default)]
@@ -26,20 +29,41 @@ pub struct Summary {
     pub by_status: BTreeMap<&'static str, u64>,
 }
 
+impl Summary {
+    fn add(&mut self, ev: &Event) {
+        match ev {
+            Event::ProgrammeCued { .. } => self.runs += 1,
+            Event::ItemEnded {
+                status, category, ..
+            } => {
+                *self.by_status.entry(status.as_str()).or_default() += 1;
+                if *status == Status::Completed {
+                    *self
+                        .completed
+                        .entry(category.clone().unwrap_or_default())
+                        .or_default() += 1;
+                }
+            }
+            Event::Recorded { status, .. } => {
+                *self.by_status.entry(status.as_str()).or_default() += 1
+            }
+            _ => {}
+        }
+    }
+}
+
 /// A station on a simulated clock, writing to a real airtime log.
 pub struct Sim {
-    pub station: Station,
-    pub player: SimPlayer,
-    pub store: Store,
+    pub driver: Driver<SimPlayer>,
     pub now: DateTime<Utc>,
-    journal: Journal,
-    pub summary: Summary,
+    summary: Rc<RefCell<Summary>>,
 }
 
 impl Sim {
     pub fn new(
         config: Arc<Config>,
-        items: Vec<Candidate>,
+        fixed: Lengths,
+        items: Vec<Item>,
         history: History,
         from: DateTime<Utc>,
         db: &Path,
@@ -47,59 +71,37 @@ impl Sim {
     ) -> Result<Sim, String> {
         let store = Store::open(db).map_err(|e| e.to_string())?;
         let player = SimPlayer::new(from, wav)?;
-        let (station, acts) = Station::new(config, items, history, from);
+        let (station, acts) = Station::new(config, fixed, items, history, from);
+        let summary = Rc::new(RefCell::new(Summary::default()));
+        let s2 = summary.clone();
+        let publish = Box::new(move |e: &Event| s2.borrow_mut().add(e));
         let mut sim = Sim {
-            station,
-            player,
-            store,
+            driver: Driver::new(station, player, Some(store), publish, false),
             now: from,
-            journal: Journal::default(),
-            summary: Summary::default(),
+            summary,
         };
         sim.exec(acts)?;
         Ok(sim)
     }
 
+    pub fn store(&self) -> &Store {
+        self.driver
+            .store()
+            .expect("a simulation always has its log")
+    }
+
+    pub fn summary(&self) -> std::cell::Ref<'_, Summary> {
+        self.summary.borrow()
+    }
+
     /// Carries out what the station decided.
     pub fn exec(&mut self, acts: Vec<Action>) -> Result<(), String> {
-        for a in acts {
-            match self
-                .journal
-                .apply(&self.store, &a)
-                .map_err(|e| e.to_string())?
-            {
-                Some(Logged::Finished {
-                    status, category, ..
-                }) => {
-                    *self.summary.by_status.entry(status.as_str()).or_default() += 1;
-                    if status == Status::Completed {
-                        *self
-                            .summary
-                            .completed
-                            .entry(category.unwrap_or_default())
-                            .or_default() += 1;
-                    }
-                }
-                Some(Logged::Recorded { status }) => {
-                    *self.summary.by_status.entry(status.as_str()).or_default() += 1
-                }
-                _ => {}
-            }
-            match a {
-                Action::Cue(p) => {
-                    self.summary.runs += 1;
-                    self.player.cue(p)
-                }
-                Action::Cut(r) => self.player.cut(r),
-                _ => {}
-            }
-        }
-        Ok(())
+        self.driver.exec(acts).map_err(|e| e.to_string())
     }
 
     fn events(&mut self) -> Result<(), String> {
-        for e in self.player.poll() {
-            let acts = self.station.on_event(e, self.now);
+        for e in self.driver.player.poll() {
+            let acts = self.driver.station.on_event(e, self.now);
             self.exec(acts)?;
         }
         Ok(())
@@ -109,32 +111,32 @@ impl Sim {
     pub fn run_until(&mut self, until: DateTime<Utc>, drain: bool) -> Result<(), String> {
         loop {
             let next = [
-                self.station.next_wakeup(self.now),
-                self.player.next_event_at(),
+                self.driver.station.next_wakeup(self.now),
+                self.driver.player.next_event_at(),
             ]
             .into_iter()
             .flatten()
             .min();
             let t = match next {
                 Some(t) if t < until => t,
-                Some(t) if drain && self.player.busy() => t,
+                Some(t) if drain && self.driver.player.busy() => t,
                 _ => break,
             };
             // Never stand still: time moves at least a millisecond per step.
             self.now = t.max(self.now + chrono::Duration::milliseconds(1));
-            self.player.advance(self.now);
+            self.driver.player.advance(self.now);
             self.events()?;
             if self.now < until {
-                let acts = self.station.tick(self.now);
+                let acts = self.driver.station.tick(self.now);
                 self.exec(acts)?;
             }
             // What a cue at `now` starts happens at `now` too.
-            self.player.advance(self.now);
+            self.driver.player.advance(self.now);
             self.events()?;
         }
         if self.now < until {
             self.now = until;
-            self.player.advance(until);
+            self.driver.player.advance(until);
             self.events()?;
         }
         Ok(())
@@ -145,9 +147,9 @@ impl Sim {
         &mut self,
         f: impl FnOnce(&mut Station, DateTime<Utc>) -> Vec<Action>,
     ) -> Result<(), String> {
-        let acts = f(&mut self.station, self.now);
+        let acts = f(&mut self.driver.station, self.now);
         self.exec(acts)?;
-        self.player.advance(self.now);
+        self.driver.player.advance(self.now);
         self.events()
     }
 }
@@ -169,10 +171,11 @@ pub fn simulate(
             c.valid_from = c.valid_from.min(from);
         }
     }
-    let mut sim = Sim::new(config, items, History::default(), from, db, wav)?;
+    let fixed = crate::media::probe::fixed_lengths(&config);
+    let mut sim = Sim::new(config, fixed, items, History::default(), from, db, wav)?;
     sim.run_until(until, true)?;
-    sim.player.finish()?;
-    let mut sum = sim.summary;
+    sim.driver.player.finish()?;
+    let mut sum = std::mem::take(&mut *sim.summary.borrow_mut());
     sum.completed.retain(|_, v| *v > 0);
     Ok(sum)
 }

@@ -502,7 +502,15 @@ fn operator_commands_play_skip_stop_status() {
 
 #[test]
 fn a_lost_device_fails_the_airing_cleanly_and_the_programme_airs_when_it_is_back() {
-    let (_rig, env, st, a) = rig_station();
+    // Its own sound server: stopping it never touches the rig other tests play through.
+    // The shared rig is still held, so no other capture runs meanwhile.
+    let _rig = RIG.lock().unwrap_or_else(|e| e.into_inner());
+    let private = common::PrivateRig::start();
+    let env = private.env();
+    let st = Station::new();
+    let a = st.path().join("audio");
+    tone(&a.join("nhac-hieu/a.wav"), 880.0, 0.5, 0.5, 0.0);
+    tone(&a.join("nhac-hieu/coi.wav"), 1200.0, 0.5, 0.5, 0.0);
     tone(&a.join("tin/2026-01-01 dai.wav"), 440.0, 10.0, 0.5, 0.0);
     let (_, when) = second_after(4);
     st.write_config(&config(&when, ""));
@@ -511,11 +519,18 @@ fn a_lost_device_fails_the_airing_cleanly_and_the_programme_airs_when_it_is_back
     std::thread::sleep(Duration::from_millis(1500));
     // The sound server dies mid-item (like a USB sound card pulled out).
     let lost = Utc::now();
-    assert!(Command::new(rig_dir().join("stop.sh"))
-        .status()
-        .unwrap()
-        .success());
+    private.stop();
     d.wait_log("the sound device stopped playing", Duration::from_secs(6));
+    // The output notices first and logs it; the station then closes the row. Wait for the
+    // row itself, not for the log line that precedes it.
+    let t = std::time::Instant::now();
+    while rows(&st)
+        .iter()
+        .any(|x| x.title.as_deref() == Some("dai") && x.status == Status::Playing)
+    {
+        assert!(t.elapsed() < Duration::from_secs(5), "{:#?}", rows(&st));
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let r = rows(&st);
     let dai = r
         .iter()
@@ -530,7 +545,7 @@ fn a_lost_device_fails_the_airing_cleanly_and_the_programme_airs_when_it_is_back
         "ended {ended}, lost {lost}"
     );
     // It comes back: the programme is retried (5 s backoff) and airs again.
-    common::start_rig();
+    private.restart();
     let t = std::time::Instant::now();
     while rows(&st)
         .iter()

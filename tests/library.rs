@@ -70,7 +70,7 @@ fn settled(config: &Config, now: DateTime<Utc>) -> Library {
     lib.scan(now);
     lib.tick(now + chrono::Duration::seconds(5));
     for j in lib.analysis_jobs() {
-        let r = loaxa::library::probe::analyse(&j.path);
+        let r = loaxa::media::probe::analyse(&j.path);
         lib.apply_analysis(&j, r);
     }
     lib

@@ -28,7 +28,7 @@ fn station(
     programmes: &str,
     extra: &str,
     items: &[(&str, f64)],
-) -> (Dir, Arc<Config>, Vec<loaxa::schedule::Candidate>) {
+) -> (Dir, Arc<Config>, Vec<loaxa::item::Item>) {
     let d = Dir::new();
     let a = d.path().join("audio");
     tone_at(&a.join("nhac-hieu/a.wav"), 8000, 880.0, 2.0, 0.5, 0.0);
@@ -77,12 +77,13 @@ programmes:
 fn sim(
     d: &Dir,
     config: &Arc<Config>,
-    items: &[loaxa::schedule::Candidate],
+    items: &[loaxa::item::Item],
     history: History,
     from: DateTime<Utc>,
 ) -> Sim {
     Sim::new(
         config.clone(),
+        loaxa::media::probe::fixed_lengths(config),
         items.to_vec(),
         history,
         from,
@@ -93,7 +94,7 @@ fn sim(
 }
 
 fn rows(s: &Sim) -> Vec<Airing> {
-    s.store.tail(10_000).unwrap()
+    s.store().tail(10_000).unwrap()
 }
 
 fn summary(r: &[Airing]) -> Vec<String> {
@@ -235,6 +236,7 @@ fn after_downtime_a_recent_programme_airs_late_and_older_ones_are_missed() {
     let d2 = Dir::new();
     let s2 = Sim::new(
         c.clone(),
+        Default::default(),
         items.clone(),
         history,
         local(1, 6, 7, 0),
@@ -312,7 +314,7 @@ fn emergency_case(after: &str) -> Vec<Airing> {
         .unwrap()
         .clone();
     s.act(|st, now| {
-        let e = st.entry_from_candidate(&em);
+        let e = loaxa::item::Entry::of_item(&em);
         st.emergency(e, now)
     })
     .unwrap();
@@ -592,7 +594,14 @@ fn a_retry_after_a_lost_device_resumes_from_the_item_that_failed() {
     let names = |plan: &loaxa::playout::PlayPlan| -> Vec<String> {
         plan.items
             .iter()
-            .map(|i| i.path.file_name().unwrap().to_string_lossy().into_owned())
+            .map(|i| {
+                i.source
+                    .path()
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+            })
             .collect()
     };
     let cues = |acts: Vec<Action>| -> Vec<loaxa::playout::PlayPlan> {
@@ -604,7 +613,8 @@ fn a_retry_after_a_lost_device_resumes_from_the_item_that_failed() {
             .collect()
     };
     let start = local(1, 6, 0, 0);
-    let (mut st, _) = Station::new(c, items, History::default(), local(1, 5, 59, 0));
+    let fixed = loaxa::media::probe::fixed_lengths(&c);
+    let (mut st, _) = Station::new(c, fixed, items, History::default(), local(1, 5, 59, 0));
     let mut plans = cues(st.tick(start - chrono::Duration::seconds(2)));
     assert_eq!(plans.len(), 1);
     let plan = plans.remove(0);

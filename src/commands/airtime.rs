@@ -286,39 +286,48 @@ pub fn log_cmd(
         return EXIT_OK;
     }
     let _ = out.flush();
-    loop {
-        std::thread::sleep(std::time::Duration::from_millis(500));
-        // Rows that were playing and have now ended, then new rows.
-        let mut still = vec![];
-        for id in open.drain(..) {
-            if let Ok(Some(a)) = store.get(id) {
+    // Then, as the daemon reports them: each row as it starts and as it ends.
+    let mut failed = None;
+    let r = crate::control::unix::follow(&config.paths.state, |ev| {
+        use crate::control::Event;
+        let row = match ev {
+            Event::ItemStarted { row, .. }
+            | Event::ItemEnded { row, .. }
+            | Event::Recorded { row, .. } => row,
+            _ => None,
+        };
+        let Some(id) = row.filter(|id| open.contains(id) || *id > last) else {
+            return true;
+        };
+        match store.get(id) {
+            Ok(Some(a)) => {
+                last = last.max(a.id);
                 if a.status == Status::Playing {
-                    still.push(id);
-                } else if writeln!(out, "{}", log_line(&a, tz)).is_err() {
-                    return EXIT_OK;
+                    open.push(a.id);
+                } else {
+                    open.retain(|x| *x != a.id);
                 }
+                writeln!(out, "{}", log_line(&a, tz)).is_ok() && out.flush().is_ok()
             }
-        }
-        open = still;
-        match store.since(last) {
-            Ok(rows) => {
-                for a in rows {
-                    last = last.max(a.id);
-                    if a.status == Status::Playing {
-                        open.push(a.id);
-                    }
-                    if writeln!(out, "{}", log_line(&a, tz)).is_err() {
-                        return EXIT_OK;
-                    }
-                }
-            }
+            Ok(None) => true,
             Err(e) => {
-                let _ = writeln!(err, "error: {e}");
-                return EXIT_INVALID;
+                failed = Some(e.to_string());
+                false
             }
         }
-        if out.flush().is_err() {
-            return EXIT_OK;
+    });
+    if let Some(e) = failed {
+        let _ = writeln!(err, "error: {e}");
+        return EXIT_INVALID;
+    }
+    match r {
+        Ok(()) => {
+            let _ = writeln!(err, "the daemon stopped; nothing more to follow");
+            EXIT_OK
+        }
+        Err(e) => {
+            let _ = writeln!(err, "error: {e}");
+            EXIT_UNAVAILABLE
         }
     }
 }

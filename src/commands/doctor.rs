@@ -146,7 +146,7 @@ fn who() -> String {
 pub fn checks(config_path: &Path, tone: bool) -> Vec<Finding> {
     let mut f = vec![];
     let now = Utc::now();
-    let lens = crate::library::probe::Lengths::default();
+    let lens = crate::media::probe::Lengths::default();
     let config: Option<Config> = match crate::check::check(config_path, now, &|p| lens.get(p)) {
         Ok((c, w)) => {
             let warns = w.warnings().count();
@@ -269,9 +269,15 @@ pub fn checks(config_path: &Path, tone: bool) -> Vec<Finding> {
 
     // The daemon.
     f.push(
-        match crate::control::request(&c.paths.state, &crate::control::Request::Status) {
-            Ok(r) => Finding::new(Level::Ok, "daemon", format!("running: {}", r.message), None),
-            Err(e @ crate::control::ClientError::Denied(..)) => {
+        match crate::control::unix::request(&c.paths.state, &crate::control::Command::Status) {
+            Ok(Ok(o)) => Finding::new(
+                Level::Ok,
+                "daemon",
+                format!("running: {}", o.message()),
+                None,
+            ),
+            Ok(Err(e)) => Finding::new(Level::Warn, "daemon", format!("running, but: {e}"), None),
+            Err(e @ crate::control::unix::ClientError::Denied(..)) => {
                 Finding::new(Level::Warn, "daemon", e.to_string(), None)
             }
             Err(_) => Finding::new(
@@ -298,7 +304,7 @@ pub fn checks(config_path: &Path, tone: bool) -> Vec<Finding> {
 }
 
 fn audio(spec: &crate::playout::output::Spec, tone: bool) -> Finding {
-    use crate::playout::{Item, PlayPlan, Player, PlayerEvent, RealPlayer};
+    use crate::playout::{PlayItem, PlayPlan, Player, PlayerEvent, RealPlayer};
     let mut p = RealPlayer::new(spec.clone());
     if let Err(e) = p.probe() {
         return Finding::new(Level::Fail, "audio", e.0, None);
@@ -326,8 +332,8 @@ fn audio(spec: &crate::playout::output::Spec, tone: bool) -> Finding {
         run: 1,
         at: Utc::now() + chrono::Duration::milliseconds(500),
         replace: false,
-        items: vec![Item {
-            path: wav.clone(),
+        items: vec![PlayItem {
+            source: crate::media::Source::File(wav.clone()),
             gain: 0.5,
             offset: Duration::ZERO,
             expect: Some(Duration::from_secs(1)),

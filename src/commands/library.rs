@@ -4,15 +4,10 @@ use std::io::Write;
 
 use chrono::{DateTime, Utc};
 
+use super::Format;
 use super::{EXIT_INVALID, EXIT_OK};
 use crate::config::Config;
 use crate::library::{ItemView, Library, State};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
-}
 
 pub fn library_cmd(
     config: &Config,

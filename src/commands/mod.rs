@@ -15,8 +15,8 @@ use chrono::{DateTime, Utc};
 
 use crate::check;
 use crate::config::{Config, Diagnostics};
-use crate::library::probe;
 use crate::local;
+use crate::media::probe;
 use crate::schedule;
 
 /// Exit codes: 0 success, 1 the input is wrong (config errors, bad arguments), 2 usage
@@ -24,6 +24,14 @@ use crate::schedule;
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_INVALID: i32 = 1;
 pub const EXIT_UNAVAILABLE: i32 = 3;
+
+/// How a command prints what it found: for a person, or as JSON for a program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+}
 
 /// Loads and checks the config, printing every problem; None when it has errors.
 pub fn load_checked(

@@ -7,15 +7,11 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::Format;
 use crate::config::Config;
+use crate::item::{EntryKind, Item};
 use crate::local;
-use crate::schedule::{self, Candidate, EntryKind, Planned, Shortfall};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
-}
+use crate::schedule::{self, Planned, Shortfall};
 
 /// `loaxa plan`: checks the config, looks at the library and the log, prints the plan.
 #[allow(clippy::too_many_arguments)]
@@ -83,12 +79,12 @@ pub fn print(
     config: &Config,
     from: DateTime<Utc>,
     until: DateTime<Utc>,
-    items: &[Candidate],
+    items: &[Item],
     history: &HashMap<String, DateTime<Utc>>,
     format: Format,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
-    let lens = crate::library::probe::Lengths::default();
+    let lens = crate::media::probe::Lengths::default();
     let planned = schedule::plan(config, from, until, items, history, &|p| lens.get(p));
     match format {
         Format::Json => {
@@ -139,7 +135,7 @@ fn json_line<'a>(config: &'a Config, p: &'a Planned) -> JsonLine<'a> {
             .iter()
             .map(|e| JsonItem {
                 kind: e.kind,
-                path: rel(config, &e.path),
+                path: rel(config, e.source.path()),
                 title: e.title.clone(),
                 category: e.category.clone(),
                 duration_ms: e.duration.map(|d| d.as_millis() as u64),

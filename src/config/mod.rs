@@ -197,6 +197,24 @@ impl Config {
         }
     }
 
+    /// Every file the configuration names to play as is: jingles, fixed segments and the
+    /// alert tone (absolute paths, each once).
+    pub fn fixed_files(&self) -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = self
+            .programmes
+            .iter()
+            .flat_map(|p| &p.segments)
+            .filter_map(|s| match &s.kind {
+                SegmentKind::Jingle(f) | SegmentKind::File(f) => Some(f.clone()),
+                SegmentKind::Category { .. } => None,
+            })
+            .chain(self.emergency.iter().filter_map(|e| e.alert_tone.clone()))
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
     /// Whether a local time of day falls in quiet hours.
     pub fn in_quiet_hours(&self, t: chrono::NaiveTime) -> bool {
         self.quiet_hours.iter().any(|q| q.contains(t))

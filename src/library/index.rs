@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{params, Connection};
 
-use super::probe::{Analysis, Header, Rejection};
+use crate::media::probe::{Analysis, Header, Rejection};
 
 pub const FILE_NAME: &str = "library.db";
 

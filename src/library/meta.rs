@@ -119,54 +119,6 @@ pub fn read_sidecar(path: &Path, tz: Tz) -> Result<ReadSidecar, String> {
     })
 }
 
-/// A date at the start of a file name (`2026-11-25 …`, `20261125_…`, `2026.11.25-…`), and
-/// the rest of the name after it.
-pub fn leading_date(stem: &str) -> Option<(NaiveDate, &str)> {
-    let b = stem.as_bytes();
-    let digits =
-        |r: std::ops::Range<usize>| r.clone().all(|i| b.get(i).is_some_and(u8::is_ascii_digit));
-    let (date, rest) = if digits(0..4)
-        && matches!(b.get(4), Some(b'-' | b'.' | b'_'))
-        && digits(5..7)
-        && b.get(7) == b.get(4)
-        && digits(8..10)
-    {
-        let s = &stem[..10];
-        let d = NaiveDate::parse_from_str(&s.replace(['.', '_'], "-"), "%Y-%m-%d").ok()?;
-        (d, &stem[10..])
-    } else if digits(0..8) && !b.get(8).is_some_and(u8::is_ascii_digit) {
-        (
-            NaiveDate::parse_from_str(&stem[..8], "%Y%m%d").ok()?,
-            &stem[8..],
-        )
-    } else {
-        return None;
-    };
-    Some((
-        date,
-        rest.trim_start_matches([' ', '_', '-', '.']).trim_start(),
-    ))
-}
-
-/// The title a file name gives: no extension, no leading date, `_` as spaces, NFC.
-pub fn title_from_name(path: &Path) -> String {
-    let stem = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let stem = nfc(&stem);
-    let rest = leading_date(&stem)
-        .map(|(_, r)| r.to_string())
-        .unwrap_or_else(|| stem.clone());
-    let t = rest.replace('_', " ");
-    let t = t.split_whitespace().collect::<Vec<_>>().join(" ");
-    if t.is_empty() {
-        stem
-    } else {
-        t
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,29 +142,5 @@ mod tests {
         for n in ["bản tin.mp3", "2026-11-25 tin.wav", "x.m4a", "nhạc.ogg"] {
             assert!(!ignored(n), "{n}");
         }
-    }
-
-    #[test]
-    fn dates_at_the_start_of_names() {
-        let d = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
-        assert_eq!(leading_date("2026-11-25 Bản tin"), Some((d, "Bản tin")));
-        assert_eq!(leading_date("20261125_Ban_tin"), Some((d, "Ban_tin")));
-        assert_eq!(leading_date("2026.11.25 - Tin"), Some((d, "Tin")));
-        assert_eq!(leading_date("2026-13-25 x"), None);
-        assert_eq!(leading_date("123456789 x"), None);
-        assert_eq!(leading_date("Bản tin 2026-11-25"), None);
-    }
-
-    #[test]
-    fn titles_from_names_are_nfc() {
-        let nfd = "2026-11-25 Ba\u{309}n tin so\u{302}\u{301} 1.mp3"; // as a Mac types it
-        let nfc_ = "2026-11-25 Bản tin số 1.mp3";
-        assert_ne!(nfd, nfc_);
-        assert_eq!(title_from_name(Path::new(nfd)), "Bản tin số 1");
-        assert_eq!(title_from_name(Path::new(nfc_)), "Bản tin số 1");
-        assert_eq!(
-            title_from_name(Path::new("20261125_Huong_dan.wav")),
-            "Huong dan"
-        );
     }
 }

@@ -12,7 +12,7 @@
 
 pub mod index;
 pub mod meta;
-pub mod probe;
+
 pub mod watch;
 
 use std::collections::{BTreeMap, HashMap};
@@ -25,10 +25,13 @@ use serde::Serialize;
 
 use self::index::{Cached, Index};
 use self::meta::ReadSidecar;
-use self::probe::{Analysis, Header, Rejection};
 use crate::config::{nfc, Config, Priority};
+use crate::item::Item;
 use crate::local;
-use crate::schedule::Candidate;
+use crate::media::probe::{self, Analysis, Header, Rejection};
+
+/// The folder (and category key) of files played by hand from outside the library.
+pub const PLAY_NOW: &str = "phat-ngay";
 
 /// Shorter items are rejected: a real bulletin or jingle lasts longer.
 pub const MIN_LENGTH: Duration = Duration::from_secs(1);
@@ -213,6 +216,20 @@ impl Library {
                 gain_db: c.gain_db,
             })
             .collect();
+        // Files an operator plays from outside the library are copied here (`loaxa play
+        // FILE`); no programme picks from it unless a category of the config names it.
+        if !self.cats.iter().any(|c| c.key == PLAY_NOW) {
+            let d = config.categories.first();
+            self.cats.push(Cat {
+                key: PLAY_NOW.into(),
+                folder: config.paths.audio.join(PLAY_NOW),
+                priority: Priority::Normal,
+                max_age: None,
+                max_length: None,
+                loudness: d.map_or(crate::config::DEFAULT_LOUDNESS, |c| c.loudness),
+                gain_db: 0.0,
+            });
+        }
         // Deepest folders first, so a category nested in another's folder wins its files.
         self.cats
             .sort_by_key(|c| std::cmp::Reverse(c.folder.components().count()));
@@ -396,6 +413,44 @@ impl Library {
             ch.extend(self.judge_change(&id));
         }
         ch
+    }
+
+    /// Takes a file known to be complete (an upload that ended, a copy the CLI renamed into
+    /// place) without waiting for it to settle: probed now, and its item returned, or why
+    /// it cannot air (yet).
+    pub fn ingest(
+        &mut self,
+        path: &Path,
+        now: DateTime<Utc>,
+    ) -> (Result<Item, String>, Vec<Change>) {
+        let id = rel_id(&self.audio, path);
+        let md = match std::fs::symlink_metadata(path) {
+            Ok(m) if m.is_file() => m,
+            Ok(_) => return (Err(format!("{id} is not a regular file")), vec![]),
+            Err(e) => return (Err(format!("cannot read {id}: {e}")), vec![]),
+        };
+        let mut changes = self.observe(id.clone(), path.to_path_buf(), &md, now);
+        if self
+            .entries
+            .get(&id)
+            .is_some_and(|e| matches!(e.stage, Stage::Settling))
+        {
+            changes.extend(self.probe(vec![id.clone()], now));
+        }
+        let item = match self.entries.get(&id).map(|e| (e, self.judge(e))) {
+            None => Err(format!("{id} is not in a category folder")),
+            Some((_, Err(r))) => Err(format!("{id}: {}", r.message)),
+            Some((_, Ok(a))) if a.waiting.is_some() => Err(format!(
+                "{id}: {} — try again in a few seconds",
+                a.waiting.unwrap_or_default()
+            )),
+            Some(_) => self
+                .candidates()
+                .into_iter()
+                .find(|c| c.id == id)
+                .ok_or_else(|| format!("{id} cannot air")),
+        };
+        (item, changes)
     }
 
     /// Whether any file is still settling (the caller should tick soon).
@@ -641,7 +696,7 @@ impl Library {
         let p = match &e.stage {
             Stage::Settling => {
                 return Ok(Airable {
-                    title: meta::title_from_name(&e.path),
+                    title: crate::item::title_from_name(&e.path),
                     duration: Duration::ZERO,
                     valid_from: e.arrived,
                     valid_until: None,
@@ -732,7 +787,8 @@ impl Library {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default());
-        let name_date = meta::leading_date(&stem).map(|(d, _)| local::start_of_day(d, self.tz));
+        let name_date =
+            crate::item::leading_date(&stem).map(|(d, _)| local::start_of_day(d, self.tz));
         let from_arrival = side.valid_from.is_none() && name_date.is_none();
         let valid_from = side.valid_from.or(name_date).unwrap_or(e.arrived);
         let valid_until = side.valid_until.or_else(|| {
@@ -743,7 +799,7 @@ impl Library {
             title: side
                 .title
                 .or_else(|| p.header.title.as_deref().map(nfc))
-                .unwrap_or_else(|| meta::title_from_name(&e.path)),
+                .unwrap_or_else(|| crate::item::title_from_name(&e.path)),
             duration: duration.unwrap_or_default(),
             valid_from,
             valid_until,
@@ -770,7 +826,7 @@ impl Library {
                 let base = ItemView {
                     path: id.clone(),
                     category: e.category.clone(),
-                    title: meta::title_from_name(&e.path),
+                    title: crate::item::title_from_name(&e.path),
                     duration_ms: None,
                     lufs: analysis.and_then(|a| a.lufs),
                     peak_db: analysis.map(|a| a.peak_db),
@@ -829,7 +885,7 @@ impl Library {
     }
 
     /// The airable items (whatever their validity window) for the scheduler.
-    pub fn candidates(&self) -> Vec<Candidate> {
+    pub fn candidates(&self) -> Vec<Item> {
         self.entries
             .iter()
             .filter_map(|(id, e)| {
@@ -837,7 +893,7 @@ impl Library {
                     return None;
                 };
                 let a = self.judge(e).ok().filter(|a| a.waiting.is_none())?;
-                Some(Candidate {
+                Some(Item {
                     id: id.clone(),
                     path: e.path.clone(),
                     category: e.category.clone(),

@@ -15,11 +15,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use notify::{EventKind, RecursiveMode, Watcher as _};
 
-use super::probe::{self, Analysis, Rejection};
 use super::{Change, ItemView, Job, Library};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::schedule::Candidate;
+use crate::item::Item;
+use crate::media::probe::{self, Analysis, Rejection};
 
 /// How often settling files are re-checked.
 const TICK: Duration = Duration::from_millis(100);
@@ -33,7 +33,7 @@ const RESCAN: Duration = Duration::from_secs(30);
 /// What the library knows at one moment.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
-    pub candidates: Vec<Candidate>,
+    pub candidates: Vec<Item>,
     pub views: Vec<ItemView>,
     pub counts: BTreeMap<&'static str, usize>,
     pub at: DateTime<Utc>,
@@ -60,6 +60,7 @@ enum Msg {
     Fs(Vec<PathBuf>, bool),
     Analysed(Job, Result<Analysis, Rejection>),
     Reload(Box<Config>),
+    Ingest(PathBuf, Box<dyn FnOnce(Result<Item, String>) + Send>),
     Stop,
 }
 
@@ -82,6 +83,7 @@ impl Service {
         for f in lib.folders() {
             if !f.exists() {
                 match std::fs::create_dir_all(&f) {
+                    Ok(()) if f.ends_with(super::PLAY_NOW) => {}
                     Ok(()) => {
                         tracing::warn!("library: folder {} did not exist; created it", f.display())
                     }
@@ -117,6 +119,16 @@ impl Service {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// Takes a complete file now (see [`Library::ingest`]); `done` gets its item, or why
+    /// not, on the library's thread once it is published.
+    pub fn ingest(&self, path: PathBuf, done: impl FnOnce(Result<Item, String>) + Send + 'static) {
+        if let Err(mpsc::SendError(Msg::Ingest(_, done))) =
+            self.tx.send(Msg::Ingest(path, Box::new(done)))
+        {
+            done(Err("the library has stopped".into()));
+        }
     }
 
     pub fn reload(&self, config: &Config) {
@@ -257,6 +269,15 @@ fn run(
                 watcher = watch(&lib, &tx);
                 changes.extend(lib.scan(clock.now()));
                 dirty = true;
+            }
+            Ok(Msg::Ingest(path, done)) => {
+                let (item, ch) = lib.ingest(&path, clock.now());
+                changes.extend(ch);
+                // Published before the answer: whoever acts on it finds it in the snapshot.
+                *shared.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Arc::new(Snapshot::of(&lib, clock.now()));
+                last_publish = std::time::Instant::now();
+                done(item);
             }
             Err(RecvTimeoutError::Timeout) => {}
         }

@@ -7,7 +7,8 @@
 //! the same runs on a simulated clock for `loaxa simulate` and the month-long tests.
 
 pub mod deck;
-pub mod decode;
+pub mod feed;
+
 pub mod output;
 pub mod sim;
 
@@ -18,7 +19,7 @@ use chrono::{DateTime, TimeZone, Utc};
 
 pub use self::deck::Waker;
 use self::deck::{Cmd, Ev, Outcome};
-pub use self::decode::Item;
+pub use self::feed::PlayItem;
 use self::output::{Output, OutputError, Spec};
 
 /// A run to play: items back to back from the instant `at`.
@@ -28,7 +29,7 @@ pub struct PlayPlan {
     pub at: DateTime<Utc>,
     /// Cut whatever is on air at `at` (a higher priority, an emergency).
     pub replace: bool,
-    pub items: Vec<Item>,
+    pub items: Vec<PlayItem>,
 }
 
 /// What happened on air.
@@ -90,9 +91,58 @@ pub trait Player: Send {
         None
     }
     fn describe(&self) -> String;
+    /// Each output's health: the master first, then any secondary sinks.
+    fn health(&self) -> Vec<crate::control::OutputHealth> {
+        vec![crate::control::OutputHealth {
+            name: self.describe(),
+            master: true,
+            ok: true,
+            ..Default::default()
+        }]
+    }
     /// The output's own delay, as last measured (for `status` and benchmarks).
     fn latency(&self) -> Option<Duration> {
         None
+    }
+}
+
+/// A boxed player is a player (the daemon swaps outputs on reload).
+impl<P: Player + ?Sized> Player for Box<P> {
+    fn cue(&mut self, plan: PlayPlan) {
+        (**self).cue(plan)
+    }
+    fn cut(&mut self, run: u64) {
+        (**self).cut(run)
+    }
+    fn poll(&mut self) -> Vec<PlayerEvent> {
+        (**self).poll()
+    }
+    fn next_event_at(&self) -> Option<DateTime<Utc>> {
+        (**self).next_event_at()
+    }
+    fn advance(&mut self, to: DateTime<Utc>) {
+        (**self).advance(to)
+    }
+    fn busy(&self) -> bool {
+        (**self).busy()
+    }
+    fn ready(&self) -> bool {
+        (**self).ready()
+    }
+    fn timed(&self) -> bool {
+        (**self).timed()
+    }
+    fn waker(&self) -> Option<Waker> {
+        (**self).waker()
+    }
+    fn describe(&self) -> String {
+        (**self).describe()
+    }
+    fn health(&self) -> Vec<crate::control::OutputHealth> {
+        (**self).health()
+    }
+    fn latency(&self) -> Option<Duration> {
+        (**self).latency()
     }
 }
 
@@ -164,7 +214,7 @@ impl Player for RealPlayer {
         let rate = if self.out.is_none() {
             plan.items
                 .first()
-                .and_then(|i| crate::library::probe::header(&i.path).ok())
+                .and_then(|i| crate::media::probe::header(i.source.path()).ok())
                 .map(|h| h.sample_rate)
                 .filter(|r| *r > 0)
         } else {
@@ -177,7 +227,7 @@ impl Player for RealPlayer {
                 last_audio: None,
             }),
             Ok(out) => {
-                let stream = decode::spawn(
+                let stream = feed::spawn(
                     run,
                     utc_to_ns(plan.at),
                     plan.replace,

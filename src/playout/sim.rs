@@ -90,16 +90,13 @@ impl SimPlayer {
             let it = o.plan.items[o.item].clone();
             let run = o.plan.run;
             let i = o.item as u32;
-            if !it.path.is_file() {
+            if !it.source.path().is_file() {
                 self.events.push(PlayerEvent::Ended {
                     run,
                     item: i,
                     at,
                     played: Duration::ZERO,
-                    outcome: Outcome::Failed(format!(
-                        "cannot open {}: no such file",
-                        it.path.display()
-                    )),
+                    outcome: Outcome::Failed(format!("cannot open {}: no such file", it.source)),
                 });
                 o.item += 1;
                 continue;
@@ -115,12 +112,16 @@ impl SimPlayer {
     }
 }
 
-fn render(w: &mut hound::WavWriter<std::io::BufWriter<std::fs::File>>, it: &super::Item) {
-    let Ok(dec) = super::decode::open(&it.path) else {
+fn render(w: &mut hound::WavWriter<std::io::BufWriter<std::fs::File>>, it: &super::PlayItem) {
+    let Ok(mut r) = it.source.open(it.offset, 2, 48_000) else {
         return;
     };
-    for s in super::decode::converted(dec, 2, 48_000) {
-        let _ = w.write_sample(((s * it.gain).clamp(-1.0, 1.0) * 32767.0) as i16);
+    let mut buf = Vec::with_capacity(8192);
+    while r.next_block(it.gain, 2, &mut buf) {
+        for s in &buf {
+            let _ = w.write_sample((s.clamp(-1.0, 1.0) * 32767.0) as i16);
+        }
+        buf.clear();
     }
 }
 

@@ -134,7 +134,16 @@ pub fn tone_at(path: &Path, rate: u32, freq: f64, secs: f64, amp: f64, pad: f64)
 
 /// Starts the audio rig (tests/rig/start.sh; idempotent).
 pub fn start_rig() {
-    let st = Command::new(repo().join("tests/rig/start.sh"))
+    start_rig_in(None)
+}
+
+/// Starts the rig whose files live in `dir` (None: the shared one).
+pub fn start_rig_in(dir: Option<&Path>) {
+    let mut c = Command::new(repo().join("tests/rig/start.sh"));
+    if let Some(d) = dir {
+        c.env("RIG_DIR", d);
+    }
+    let st = c
         .output()
         .expect("tests/rig/start.sh (needs pulseaudio: scripts/test installs it)");
     assert!(st.status.success(), "the audio rig did not start (scripts/test installs pulseaudio, pulseaudio-utils, libasound2-plugins): {}", String::from_utf8_lossy(&st.stderr));
@@ -142,7 +151,16 @@ pub fn start_rig() {
 
 /// The environment that points ALSA's default device at the rig.
 pub fn rig_env() -> Vec<(String, String)> {
-    let out = Command::new("bash")
+    rig_env_in(None)
+}
+
+/// The environment of the rig whose files live in `dir` (None: the shared one).
+pub fn rig_env_in(dir: Option<&Path>) -> Vec<(String, String)> {
+    let mut c = Command::new("bash");
+    if let Some(d) = dir {
+        c.env("RIG_DIR", d);
+    }
+    let out = c
         .arg("-c")
         .arg(format!(". {}/tests/rig/env.sh && env", repo().display()))
         .output()
@@ -162,4 +180,47 @@ pub fn rig_env() -> Vec<(String, String)> {
         })
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
+}
+
+/// A PulseAudio server of one test's own, for a test that stops and restarts its sound
+/// server: the shared rig other tests play through is never touched. Stopped on drop.
+pub struct PrivateRig {
+    pub dir: tempfile::TempDir,
+}
+
+impl PrivateRig {
+    pub fn start() -> PrivateRig {
+        let dir = tempfile::Builder::new()
+            .prefix("rig")
+            .tempdir_in("/tmp")
+            .unwrap();
+        start_rig_in(Some(dir.path()));
+        PrivateRig { dir }
+    }
+
+    pub fn env(&self) -> Vec<(String, String)> {
+        rig_env_in(Some(self.dir.path()))
+    }
+
+    /// Stops the server (a sound card pulled out).
+    pub fn stop(&self) {
+        let st = Command::new(repo().join("tests/rig/stop.sh"))
+            .env("RIG_DIR", self.dir.path())
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+
+    /// Starts it again (the card is back).
+    pub fn restart(&self) {
+        start_rig_in(Some(self.dir.path()));
+    }
+}
+
+impl Drop for PrivateRig {
+    fn drop(&mut self) {
+        let _ = Command::new(repo().join("tests/rig/stop.sh"))
+            .env("RIG_DIR", self.dir.path())
+            .status();
+    }
 }

@@ -383,6 +383,21 @@ impl Lengths {
     }
 }
 
+/// The lengths of every fixed file a configuration names (jingles, fixed segments, the
+/// alert tone), probed once each: what the station needs, computed off its loop.
+pub fn fixed_lengths(
+    config: &crate::config::Config,
+) -> std::collections::HashMap<std::path::PathBuf, Option<Duration>> {
+    config
+        .fixed_files()
+        .into_iter()
+        .map(|p| {
+            let d = duration(&p);
+            (p, d)
+        })
+        .collect()
+}
+
 /// The length of a file, from the header when it says, else by decoding it.
 pub fn duration(path: &Path) -> Option<Duration> {
     match header(path) {

@@ -1,7 +1,5 @@
-//! The decoder thread of one run: decodes its items in order, converts them to the output's
-//! rate and channels, applies each item's gain, and keeps the run's sample ring about a
-//! second ahead of the audio thread. Items follow each other in the same ring, so they play
-//! without a gap.
+//! Decoding a file at the output's rate and channels, a block at a time, with a gain:
+//! what the playout's feeder threads and `simulate --output wav:` read sources through.
 //!
 //! A file already at the output's rate (the common case: the device is opened at the
 //! material's rate) is decoded with symphonia directly, a packet at a time; rodio's
@@ -9,9 +7,7 @@
 //! resampling go through rodio's `UniformSourceIterator`.
 
 use std::fs::File;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::path::Path;
 use std::time::Duration;
 
 use rodio::source::UniformSourceIterator;
@@ -21,25 +17,8 @@ use symphonia::core::codecs::{DecoderOptions, CODEC_TYPE_NULL};
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::{FormatReader, SeekMode, SeekTo};
 
-use super::deck::{Marker, MarkerKind, Stream};
-
-/// One item to play, as the decoder needs it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Item {
-    pub path: PathBuf,
-    /// Loudness gain × master volume, linear.
-    pub gain: f32,
-    /// Start this far into the file (resuming after an emergency).
-    pub offset: Duration,
-    /// Its length, when known: decoding that stops well short of it is a failure.
-    pub expect: Option<Duration>,
-}
-
-/// How far ahead of the audio thread the decoder runs.
-pub const AHEAD: Duration = Duration::from_millis(1500);
-
 /// Opens a decoder for a file: seekable, with its length, so m4a and ogg decode fully.
-pub fn open(path: &std::path::Path) -> Result<Decoder<File>, String> {
+pub fn open(path: &Path) -> Result<Decoder<File>, String> {
     let f = File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     let len = f.metadata().map(|m| m.len()).unwrap_or(0);
     let mut b = Decoder::builder()
@@ -104,8 +83,8 @@ pub struct Direct {
 
 impl Direct {
     /// Opens `path` for direct decoding; `Ok(None)` when it needs resampling (rodio does that).
-    pub fn open(path: &std::path::Path, rate: u32) -> Result<Option<Direct>, String> {
-        let format = crate::library::probe::open(path, true)
+    pub fn open(path: &Path, rate: u32) -> Result<Option<Direct>, String> {
+        let format = crate::media::probe::open(path, true)
             .map_err(|e| format!("cannot decode {}: {e}", path.display()))?
             .format;
         let Some(track) = format
@@ -212,45 +191,46 @@ impl Direct {
     }
 }
 
-/// One item's samples as the decoder thread reads them.
-enum Blocks {
+/// A file's samples at the output's rate and channels, read a block at a time.
+pub enum Reader {
     Direct(Direct),
     Converted(Box<dyn Iterator<Item = f32> + Send>),
 }
 
-impl Blocks {
-    /// Opens an item at its offset.
-    fn open(item: &Item, channels: u16, rate: u32) -> Result<Blocks, String> {
+impl Reader {
+    /// Opens `path` at `offset` (resuming after an emergency) for an output of `channels`
+    /// at `rate`; a failed seek plays from the start, with a warning.
+    pub fn open(path: &Path, offset: Duration, channels: u16, rate: u32) -> Result<Reader, String> {
         let seek_failed = |e: &dyn std::fmt::Display| {
             tracing::warn!(
                 "cannot resume {} at {:?} ({e}); playing it from the start",
-                item.path.display(),
-                item.offset
+                path.display(),
+                offset
             )
         };
-        if let Some(mut d) = Direct::open(&item.path, rate)? {
-            if !item.offset.is_zero() {
-                if let Err(e) = d.seek(item.offset) {
+        if let Some(mut d) = Direct::open(path, rate)? {
+            if !offset.is_zero() {
+                if let Err(e) = d.seek(offset) {
                     seek_failed(&e);
-                    d = Direct::open(&item.path, rate)?.expect("opened just before");
+                    d = Direct::open(path, rate)?.expect("opened just before");
                 }
             }
-            return Ok(Blocks::Direct(d));
+            return Ok(Reader::Direct(d));
         }
-        let mut dec = open(&item.path)?;
-        if !item.offset.is_zero() {
-            if let Err(e) = dec.try_seek(item.offset) {
+        let mut dec = open(path)?;
+        if !offset.is_zero() {
+            if let Err(e) = dec.try_seek(offset) {
                 seek_failed(&e);
             }
         }
-        Ok(Blocks::Converted(Box::new(converted(dec, channels, rate))))
+        Ok(Reader::Converted(Box::new(converted(dec, channels, rate))))
     }
 
     /// Appends the next block of whole frames to `out`; false at the end.
-    fn next_block(&mut self, gain: f32, channels: u16, out: &mut Vec<f32>) -> bool {
+    pub fn next_block(&mut self, gain: f32, channels: u16, out: &mut Vec<f32>) -> bool {
         match self {
-            Blocks::Direct(d) => d.next_block(gain, channels, out),
-            Blocks::Converted(it) => {
+            Reader::Direct(d) => d.next_block(gain, channels, out),
+            Reader::Converted(it) => {
                 let per_frame = channels as usize;
                 out.extend(it.by_ref().take(2048 * per_frame).map(|s| s * gain));
                 // Only whole frames go in, so markers stay on frame boundaries.
@@ -261,124 +241,11 @@ impl Blocks {
     }
 }
 
-/// Starts decoding `items` for run `run`; returns the audio thread's end of it.
-pub fn spawn(
-    run: u64,
-    at_ns: i128,
-    replace: bool,
-    items: Vec<Item>,
-    channels: u16,
-    rate: u32,
-) -> Box<Stream> {
-    let cap = (AHEAD.as_secs_f64() * rate as f64) as usize * channels as usize;
-    let (samples_tx, samples_rx) = rtrb::RingBuffer::new(cap.max(4096));
-    let (markers_tx, markers_rx) = rtrb::RingBuffer::new(items.len() * 2 + 4);
-    let decoded = Arc::new(AtomicBool::new(false));
-    let cancel = Arc::new(AtomicBool::new(false));
-    let (d2, c2) = (decoded.clone(), cancel.clone());
-    std::thread::Builder::new()
-        .name(format!("decode-{run}"))
-        .spawn(move || feed(items, samples_tx, markers_tx, channels, rate, d2, c2))
-        .expect("spawn decoder thread");
-    Box::new(Stream::new(
-        run, at_ns, replace, samples_rx, markers_rx, decoded, cancel,
-    ))
-}
-
-fn feed(
-    items: Vec<Item>,
-    mut tx: rtrb::Producer<f32>,
-    mut markers: rtrb::Producer<Marker>,
-    channels: u16,
-    rate: u32,
-    decoded: Arc<AtomicBool>,
-    cancel: Arc<AtomicBool>,
-) {
-    let mut frames: u64 = 0;
-    let mut buf: Vec<f32> = Vec::with_capacity(4096);
-    'items: for (i, item) in items.iter().enumerate() {
-        let i = i as u32;
-        let mut src = match Blocks::open(item, channels, rate) {
-            Ok(d) => d,
-            Err(e) => {
-                let _ = markers.push(Marker {
-                    frame: frames,
-                    item: i,
-                    kind: MarkerKind::Failed(e),
-                });
-                continue;
-            }
-        };
-        let _ = markers.push(Marker {
-            frame: frames,
-            item: i,
-            kind: MarkerKind::Start,
-        });
-        let start = frames;
-        let per_frame = channels as usize;
-        loop {
-            buf.clear();
-            if !src.next_block(item.gain, channels, &mut buf) {
-                break;
-            }
-            let mut rest = &buf[..];
-            while !rest.is_empty() {
-                if cancel.load(Ordering::Relaxed) {
-                    break 'items;
-                }
-                let n = tx.slots().min(rest.len()) / per_frame * per_frame;
-                if n == 0 {
-                    // Ring full: sleep until a third of it (0.5 s) has played, then refill
-                    // in one go. Two wakes a second, and never less than 1 s ahead.
-                    let room = (tx.buffer().capacity() / 3).saturating_sub(tx.slots());
-                    let secs = (room / per_frame) as f64 / rate as f64;
-                    std::thread::sleep(Duration::from_secs_f64(secs.max(0.01)));
-                    continue;
-                }
-                if let Ok(mut chunk) = tx.write_chunk_uninit(n) {
-                    let (a, b) = chunk.as_mut_slices();
-                    let (x, y) = rest[..n].split_at(a.len());
-                    for (d, s) in a.iter_mut().zip(x) {
-                        d.write(*s);
-                    }
-                    for (d, s) in b.iter_mut().zip(y) {
-                        d.write(*s);
-                    }
-                    // SAFETY: every slot of both slices was written just above.
-                    unsafe { chunk.commit_all() };
-                }
-                frames += (n / per_frame) as u64;
-                rest = &rest[n..];
-            }
-        }
-        let got = Duration::from_secs_f64((frames - start) as f64 / rate as f64) + item.offset;
-        let reason = item.expect.and_then(|want| {
-            (got.as_secs_f64() < want.as_secs_f64() * 0.97 - 0.5).then(|| {
-                format!(
-                    "decoding stopped at {:.1}s of {:.1}s: the file is damaged or was replaced while airing",
-                    got.as_secs_f64(),
-                    want.as_secs_f64()
-                )
-            })
-        });
-        let _ = markers.push(Marker {
-            frame: frames,
-            item: i,
-            kind: MarkerKind::End(reason),
-        });
-    }
-    let _ = markers.push(Marker {
-        frame: frames,
-        item: u32::MAX,
-        kind: MarkerKind::Eof,
-    });
-    decoded.store(true, Ordering::Relaxed);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::path::Path;
+    use std::path::PathBuf;
 
     fn fixture(name: &str) -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -387,7 +254,7 @@ mod tests {
     }
 
     fn direct_all(path: &Path, channels: u16, offset: Duration) -> Vec<f32> {
-        let rate = crate::library::probe::header(path).unwrap().sample_rate;
+        let rate = crate::media::probe::header(path).unwrap().sample_rate;
         let mut d = Direct::open(path, rate)
             .unwrap()
             .unwrap_or_else(|| panic!("{}: no direct path", path.display()));
@@ -400,7 +267,7 @@ mod tests {
     }
 
     fn rodio_all(path: &Path, channels: u16) -> Vec<f32> {
-        let rate = crate::library::probe::header(path).unwrap().sample_rate;
+        let rate = crate::media::probe::header(path).unwrap().sample_rate;
         converted(open(path).unwrap(), channels, rate)
             .map(|s| s * 0.5)
             .collect()
@@ -451,7 +318,7 @@ mod tests {
     fn direct_seek_resumes_on_the_exact_frame() {
         for name in ["voice.flac", "voice.wav", "tone-1s2-a.mp3"] {
             let path = fixture(name);
-            let rate = crate::library::probe::header(&path).unwrap().sample_rate;
+            let rate = crate::media::probe::header(&path).unwrap().sample_rate;
             let full = direct_all(&path, 1, Duration::ZERO);
             let at = Duration::from_millis(500);
             let rest = direct_all(&path, 1, at);

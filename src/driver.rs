@@ -1,0 +1,231 @@
+//! One driver for `loaxa run` and `loaxa simulate`: player events go into the station, the
+//! station's actions go to the player and the airtime log, and every fact goes out as an
+//! [`Event`]. The daemon drives it on the wall clock; the simulator on a simulated one.
+
+use chrono::{DateTime, Utc};
+
+use crate::airtime::journal::Journal;
+use crate::airtime::{self, Store};
+use crate::control::Event;
+use crate::playout::Player;
+use crate::station::{Action, Level, Station};
+
+/// Where events go: the daemon broadcasts them, the simulator counts them.
+pub type Publish = Box<dyn FnMut(&Event)>;
+
+pub struct Driver<P: Player> {
+    pub station: Station,
+    pub player: P,
+    store: Option<Store>,
+    journal: Journal,
+    publish: Publish,
+    /// Write one line per action to the technician's log (the daemon does; a simulated
+    /// month would flood it).
+    log: bool,
+}
+
+impl<P: Player> Driver<P> {
+    pub fn new(
+        station: Station,
+        player: P,
+        store: Option<Store>,
+        publish: Publish,
+        log: bool,
+    ) -> Self {
+        Driver {
+            station,
+            player,
+            store,
+            journal: Journal::default(),
+            publish,
+            log,
+        }
+    }
+
+    pub fn store(&self) -> Option<&Store> {
+        self.store.as_ref()
+    }
+
+    /// Player events into the station, then the station's own timers.
+    pub fn pump(&mut self, now: DateTime<Utc>) -> Result<(), airtime::Error> {
+        let mut result = Ok(());
+        for e in self.player.poll() {
+            let acts = self.station.on_event(e, now);
+            result = result.and(self.exec(acts));
+        }
+        let acts = self.station.tick(now);
+        result.and(self.exec(acts))
+    }
+
+    /// Carries out what the station decided. Every action reaches the player even when the
+    /// log cannot be written (airing never waits on the log); the first log error is
+    /// returned.
+    pub fn exec(&mut self, acts: Vec<Action>) -> Result<(), airtime::Error> {
+        let mut result = Ok(());
+        for a in acts {
+            if self.log {
+                log_action(&a);
+            }
+            if let Err(e) = self.record(&a) {
+                if result.is_ok() {
+                    result = Err(e);
+                }
+            }
+            match a {
+                Action::Cue(plan) => {
+                    (self.publish)(&Event::ProgrammeCued {
+                        run: plan.run,
+                        at: plan.at,
+                        items: plan.items.len(),
+                    });
+                    self.player.cue(plan)
+                }
+                Action::Cut(run) => self.player.cut(run),
+                _ => {}
+            }
+        }
+        result
+    }
+
+    /// Writes a logging action to the airtime log (when there is one) and publishes it.
+    fn record(&mut self, a: &Action) -> Result<(), airtime::Error> {
+        match a {
+            Action::Start {
+                run,
+                item,
+                airing,
+                at,
+            } => {
+                let row = match &self.store {
+                    Some(s) => Some(self.journal.start(s, *run, *item, airing, *at)?),
+                    None => None,
+                };
+                (self.publish)(&Event::ItemStarted {
+                    row,
+                    programme: airing.programme.clone(),
+                    title: airing.title.clone(),
+                    category: airing.category.clone(),
+                    at: *at,
+                });
+            }
+            Action::Finish {
+                run,
+                item,
+                status,
+                at,
+                played,
+                reason,
+            } => {
+                let reason = reason.as_ref().map(|w| w.to_string());
+                let (row, airing) = match &self.store {
+                    Some(s) => match self.journal.finish(
+                        s,
+                        (*run, *item),
+                        *status,
+                        *at,
+                        *played,
+                        reason.as_deref(),
+                    )? {
+                        Some((row, airing)) => (Some(row), airing),
+                        None => return Ok(()),
+                    },
+                    None => (None, Default::default()),
+                };
+                (self.publish)(&Event::ItemEnded {
+                    row,
+                    programme: airing.programme,
+                    title: airing.title,
+                    category: airing.category,
+                    status: *status,
+                    played_ms: played.as_millis() as u64,
+                    reason,
+                    at: *at,
+                });
+            }
+            Action::Record {
+                airing,
+                status,
+                reason,
+            } => {
+                let reason = reason.to_string();
+                let row = match &self.store {
+                    Some(s) => Some(s.record(airing, *status, &reason)?),
+                    None => None,
+                };
+                (self.publish)(&Event::Recorded {
+                    row,
+                    programme: airing.programme.clone(),
+                    category: airing.category.clone(),
+                    status: *status,
+                    reason,
+                });
+            }
+            Action::Cue(_) | Action::Cut(_) | Action::Note(..) => {}
+        }
+        Ok(())
+    }
+
+    /// Records how far each item on air has played.
+    pub fn heartbeat(&self, now: DateTime<Utc>) {
+        if let Some(s) = &self.store {
+            self.journal.heartbeat(s, now);
+        }
+    }
+
+    /// Shutting down: what is on air is closed as interrupted.
+    pub fn shutdown(&mut self, now: DateTime<Utc>, why: &str) -> Result<(), airtime::Error> {
+        let acts = self.station.shutdown(now, why);
+        self.exec(acts)
+    }
+}
+
+/// One readable line per action, for the technician.
+fn log_action(a: &Action) {
+    match a {
+        Action::Cue(plan) => tracing::debug!(
+            "cue run {} at {} ({} items)",
+            plan.run,
+            plan.at,
+            plan.items.len()
+        ),
+        Action::Cut(_) => {}
+        Action::Start { airing, .. } => tracing::info!(
+            "on air: {} › {}{}",
+            airing.programme.as_deref().unwrap_or("manual play"),
+            airing.title.as_deref().unwrap_or("?"),
+            airing
+                .category
+                .as_deref()
+                .map(|c| format!(" [{c}]"))
+                .unwrap_or_default()
+        ),
+        Action::Finish {
+            status,
+            played,
+            reason,
+            ..
+        } => {
+            let why = reason
+                .as_ref()
+                .map(|r| format!(" — {r}"))
+                .unwrap_or_default();
+            tracing::info!(
+                "{}: {}{why}",
+                status.as_str(),
+                crate::config::format_duration(*played)
+            );
+        }
+        Action::Record {
+            airing,
+            status,
+            reason,
+        } => tracing::warn!(
+            "{} {}: {reason}",
+            airing.programme.as_deref().unwrap_or("manual play"),
+            status.as_str()
+        ),
+        Action::Note(Level::Info, m) => tracing::info!("{m}"),
+        Action::Note(Level::Warn, m) => tracing::warn!("{m}"),
+        Action::Note(Level::Error, m) => tracing::error!("{m}"),
+    }
+}

@@ -1,0 +1,46 @@
+//! Media: what a source of sound is and how it is read. The header probe and the full
+//! analysis (library) and the decoders (playout, simulation) live here, so both sides read
+//! audio the same way.
+
+pub mod decode;
+pub mod probe;
+
+use std::path::{Path, PathBuf};
+
+/// Where an entry's sound comes from. A file today; network streams and live inputs are
+/// further kinds of the same thing, read by the same playout.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Source {
+    File(PathBuf),
+}
+
+impl Source {
+    /// The file behind it, for the sources that are files.
+    pub fn path(&self) -> &Path {
+        match self {
+            Source::File(p) => p,
+        }
+    }
+}
+
+impl Source {
+    /// Opens it for reading at `offset`, converted to `channels` at `rate`.
+    pub fn open(
+        &self,
+        offset: std::time::Duration,
+        channels: u16,
+        rate: u32,
+    ) -> Result<decode::Reader, String> {
+        match self {
+            Source::File(p) => decode::Reader::open(p, offset, channels, rate),
+        }
+    }
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::File(p) => write!(f, "{}", p.display()),
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! The feeder thread of one run: reads its items in order through [`Reader`], applies
+//! each item's gain, and keeps the run's sample ring about a second ahead of the audio
+//! thread. Items follow each other in the same ring, so they play without a gap; markers
+//! tell the deck where each item starts and ends.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::deck::{Marker, MarkerKind, Stream};
+use crate::media::Source;
+
+/// One item to play, as the decoder needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlayItem {
+    pub source: Source,
+    /// Loudness gain × master volume, linear.
+    pub gain: f32,
+    /// Start this far into the file (resuming after an emergency).
+    pub offset: Duration,
+    /// Its length, when known: decoding that stops well short of it is a failure.
+    pub expect: Option<Duration>,
+}
+
+/// How far ahead of the audio thread the decoder runs.
+pub const AHEAD: Duration = Duration::from_millis(1500);
+
+/// Starts decoding `items` for run `run`; returns the audio thread's end of it.
+pub fn spawn(
+    run: u64,
+    at_ns: i128,
+    replace: bool,
+    items: Vec<PlayItem>,
+    channels: u16,
+    rate: u32,
+) -> Box<Stream> {
+    let cap = (AHEAD.as_secs_f64() * rate as f64) as usize * channels as usize;
+    let (samples_tx, samples_rx) = rtrb::RingBuffer::new(cap.max(4096));
+    let (markers_tx, markers_rx) = rtrb::RingBuffer::new(items.len() * 2 + 4);
+    let decoded = Arc::new(AtomicBool::new(false));
+    let cancel = Arc::new(AtomicBool::new(false));
+    let (d2, c2) = (decoded.clone(), cancel.clone());
+    std::thread::Builder::new()
+        .name(format!("decode-{run}"))
+        .spawn(move || feed(items, samples_tx, markers_tx, channels, rate, d2, c2))
+        .expect("spawn decoder thread");
+    Box::new(Stream::new(
+        run, at_ns, replace, samples_rx, markers_rx, decoded, cancel,
+    ))
+}
+
+fn feed(
+    items: Vec<PlayItem>,
+    mut tx: rtrb::Producer<f32>,
+    mut markers: rtrb::Producer<Marker>,
+    channels: u16,
+    rate: u32,
+    decoded: Arc<AtomicBool>,
+    cancel: Arc<AtomicBool>,
+) {
+    let mut frames: u64 = 0;
+    let mut buf: Vec<f32> = Vec::with_capacity(4096);
+    'items: for (i, item) in items.iter().enumerate() {
+        let i = i as u32;
+        let mut src = match item.source.open(item.offset, channels, rate) {
+            Ok(d) => d,
+            Err(e) => {
+                let _ = markers.push(Marker {
+                    frame: frames,
+                    item: i,
+                    kind: MarkerKind::Failed(e),
+                });
+                continue;
+            }
+        };
+        let _ = markers.push(Marker {
+            frame: frames,
+            item: i,
+            kind: MarkerKind::Start,
+        });
+        let start = frames;
+        let per_frame = channels as usize;
+        loop {
+            buf.clear();
+            if !src.next_block(item.gain, channels, &mut buf) {
+                break;
+            }
+            let mut rest = &buf[..];
+            while !rest.is_empty() {
+                if cancel.load(Ordering::Relaxed) {
+                    break 'items;
+                }
+                let n = tx.slots().min(rest.len()) / per_frame * per_frame;
+                if n == 0 {
+                    // Ring full: sleep until a third of it (0.5 s) has played, then refill
+                    // in one go. Two wakes a second, and never less than 1 s ahead.
+                    let room = (tx.buffer().capacity() / 3).saturating_sub(tx.slots());
+                    let secs = (room / per_frame) as f64 / rate as f64;
+                    std::thread::sleep(Duration::from_secs_f64(secs.max(0.01)));
+                    continue;
+                }
+                if let Ok(mut chunk) = tx.write_chunk_uninit(n) {
+                    let (a, b) = chunk.as_mut_slices();
+                    let (x, y) = rest[..n].split_at(a.len());
+                    for (d, s) in a.iter_mut().zip(x) {
+                        d.write(*s);
+                    }
+                    for (d, s) in b.iter_mut().zip(y) {
+                        d.write(*s);
+                    }
+                    // SAFETY: every slot of both slices was written just above.
+                    unsafe { chunk.commit_all() };
+                }
+                frames += (n / per_frame) as u64;
+                rest = &rest[n..];
+            }
+        }
+        let got = Duration::from_secs_f64((frames - start) as f64 / rate as f64) + item.offset;
+        let reason = item.expect.and_then(|want| {
+            (got.as_secs_f64() < want.as_secs_f64() * 0.97 - 0.5).then(|| {
+                format!(
+                    "decoding stopped at {:.1}s of {:.1}s: the file is damaged or was replaced while airing",
+                    got.as_secs_f64(),
+                    want.as_secs_f64()
+                )
+            })
+        });
+        let _ = markers.push(Marker {
+            frame: frames,
+            item: i,
+            kind: MarkerKind::End(reason),
+        });
+    }
+    let _ = markers.push(Marker {
+        frame: frames,
+        item: u32::MAX,
+        kind: MarkerKind::Eof,
+    });
+    decoded.store(true, Ordering::Relaxed);
+}
