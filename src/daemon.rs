@@ -97,6 +97,12 @@ fn spec(config: &Config, over: &Option<String>) -> Spec {
     Spec::parse(over.as_deref().or(config.output.device.as_deref()))
 }
 
+/// The master output and the secondary sinks a configuration names.
+fn player(config: &Config, over: &Option<String>) -> RealPlayer {
+    let sinks = crate::playout::sink::Sinks::start(&config.output.sinks, config.station.timezone);
+    RealPlayer::with_sinks(spec(config, over), sinks)
+}
+
 async fn run_async(opts: Options) -> i32 {
     let clock = SystemClock;
     let now = clock.now();
@@ -165,7 +171,7 @@ async fn run_async(opts: Options) -> i32 {
     });
     let snapshot = library.snapshot();
 
-    let mut player = RealPlayer::new(spec(&config, &opts.output));
+    let mut player = player(&config, &opts.output);
     match player.probe() {
         Ok(()) => tracing::info!("output: {}", player.describe()),
         Err(e) => tracing::error!("{e}"),
@@ -520,10 +526,11 @@ impl Daemon {
                 let c = Arc::new(c);
                 self.library.reload(&c);
                 let new_spec = spec(&c, &self.output_override);
-                let player = &mut self.driver.player;
-                if new_spec.to_string() != player.describe() && !player.busy() {
+                let changed = new_spec.to_string() != self.driver.player.describe()
+                    || c.output.sinks != self.config.output.sinks;
+                if changed && !self.driver.player.busy() {
                     tracing::info!("output: now {new_spec}");
-                    *player = Box::new(RealPlayer::new(new_spec));
+                    self.driver.player = Box::new(player(&c, &self.output_override));
                 }
                 self.driver.station.reload(c.clone(), fixed);
                 self.config = c;

@@ -68,8 +68,11 @@ enum Command {
         #[arg(long)]
         from: String,
         /// How many days.
-        #[arg(long, default_value_t = 30)]
+        #[arg(long, default_value_t = 30, conflicts_with = "until")]
         days: u32,
+        /// End (local time, or RFC 3339) instead of --days.
+        #[arg(long)]
+        until: Option<String>,
         /// The log to write (default: a new file under STATE/simulations/).
         #[arg(long)]
         db: Option<PathBuf>,
@@ -216,9 +219,20 @@ fn main() -> ExitCode {
         Command::Simulate {
             from,
             days,
+            until,
             db,
             output,
-        } => commands::simulate_cmd(cfg, &from, days, db, &output, now, &mut out, &mut err),
+        } => commands::simulate_cmd(
+            cfg,
+            &from,
+            days,
+            until.as_deref(),
+            db,
+            &output,
+            now,
+            &mut out,
+            &mut err,
+        ),
         Command::Library {
             category,
             format,

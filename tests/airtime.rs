@@ -2,7 +2,7 @@
 //! writer process), exports read back with real readers, and the monthly report's numbers.
 
 mod common;
-use common::{stderr, stdout, Station};
+use common::{stderr, stdout, Site};
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -163,8 +163,8 @@ fn fixture_log(path: &Path) {
     .unwrap();
 }
 
-fn station_with_log() -> (Station, PathBuf) {
-    let st = Station::example();
+fn station_with_log() -> (Site, PathBuf) {
+    let st = Site::example();
     let db = st.path().join("state/airtime.db");
     fixture_log(&db);
     (st, db)
@@ -463,7 +463,7 @@ fn xlsx_export_reads_back_with_calamine() {
     assert_eq!(range.get((1, 12)), Some(&Data::Float(120.0)));
 }
 
-fn report_json(st: &Station, month: &str) -> serde_json::Value {
+fn report_json(st: &Site, month: &str) -> serde_json::Value {
     let out = st.run(&["report", "--month", month, "--format", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     serde_json::from_slice(&out.stdout).unwrap()
@@ -585,7 +585,7 @@ fn log_shows_the_latest_airings() {
 
 #[test]
 fn a_missing_log_says_what_to_do() {
-    let st = Station::example();
+    let st = Site::example();
     let out = st.run(&["report"]);
     assert_eq!(out.status.code(), Some(3));
     assert!(

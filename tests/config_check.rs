@@ -2,7 +2,7 @@
 //! can make in schedule.yaml gives its own `FILE:LINE:COL: error:` line and exit 1.
 
 mod common;
-use common::{stderr, stdout, Station};
+use common::{stderr, stdout, Site};
 
 const BASE: &str = r#"station:
   name: "Đài xã Thử"
@@ -19,7 +19,7 @@ programmes:
 
 /// Runs check on `yaml`; asserts exit 1 and a line `schedule.yaml:POS: error: …NEEDLE…`.
 fn expect_error(yaml: &str, pos: &str, needle: &str) {
-    let s = Station::new();
+    let s = Site::new();
     s.write_config(yaml);
     let out = s.run(&["check"]);
     let err = stderr(&out);
@@ -47,7 +47,7 @@ fn base_with(from: &str, to: &str) -> String {
 
 #[test]
 fn the_example_passes() {
-    let s = Station::example();
+    let s = Site::example();
     let out = s.run(&["check"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let o = stdout(&out);
@@ -62,7 +62,7 @@ fn the_example_passes() {
 
 #[test]
 fn config_path_comes_from_env_or_working_dir() {
-    let s = Station::example();
+    let s = Site::example();
     let via_env = std::process::Command::new(common::bin())
         .arg("check")
         .env("LOAXA_CONFIG", s.config())
@@ -521,7 +521,7 @@ fn every_problem_is_reported_not_just_the_first() {
         "{}quiet_hours: \"nope\"\ncatch_up: 10\n",
         base_with("      - category: cchc", "      - category: cchd")
     );
-    let s = Station::new();
+    let s = Site::new();
     s.write_config(&y);
     let out = s.run(&["check"]);
     let err = stderr(&out);
@@ -547,7 +547,7 @@ fn overlaps_and_partial_quiet_hours_are_warnings() {
         "{}  - name: \"Tin nhanh\"\n    when: \"*/30 * * * *\"\n    priority: priority\n    segments:\n      - category: cchc\nquiet_hours: \"22:00-05:00\"\n",
         base_with("    when: \"30 5 * * *\"", "    when: \"30 5 * * *\"\n    max_duration: 20m")
     );
-    let s = Station::new();
+    let s = Site::new();
     s.write_config(&y);
     let out = s.run(&["check"]);
     let err = stderr(&out);
@@ -565,7 +565,7 @@ fn overlaps_and_partial_quiet_hours_are_warnings() {
 
 #[test]
 fn vietnamese_priority_aliases_are_accepted() {
-    let s = Station::new();
+    let s = Site::new();
     s.write_config(&base_with(
         "    name: \"CCHC\"",
         "    name: \"CCHC\"\n    priority: uu-tien",

@@ -2,7 +2,7 @@
 //! notifications, files deleted or replaced while they air, and `log --follow`.
 
 mod common;
-use common::{tone, Station};
+use common::{tone, Site};
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::net::UnixDatagram;
@@ -22,15 +22,15 @@ fn second_after(secs: i64) -> String {
     format!("{} {} {} * * *", l.second(), l.minute(), l.hour())
 }
 
-fn station(when: &str) -> Station {
-    let st = Station::new();
+fn station(when: &str) -> Site {
+    let st = Site::new();
     st.write_config(&format!(
         "station:\n  name: \"Đài thử\"\nlibrary:\n  settle: 1s\ncategories:\n  tin: {{name: Tin, pick: all}}\nprogrammes:\n  - name: Thử\n    when: \"{when}\"\n    segments: [{{category: tin}}]\n"
     ));
     st
 }
 
-fn spawn(st: &Station, env: &[(&str, String)]) -> Child {
+fn spawn(st: &Site, env: &[(&str, String)]) -> Child {
     let mut c = Command::new(common::bin());
     c.args(["run", "--output", "null", "--config"])
         .arg(st.config())
@@ -50,13 +50,13 @@ fn stop(c: Child) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-fn rows(st: &Station) -> Vec<loaxa::airtime::Airing> {
+fn rows(st: &Site) -> Vec<loaxa::airtime::Airing> {
     Store::open_readonly(&st.path().join("state/airtime.db"))
         .map(|s| s.tail(100).unwrap())
         .unwrap_or_default()
 }
 
-fn wait_rows(st: &Station, what: &str, f: impl Fn(&[loaxa::airtime::Airing]) -> bool) {
+fn wait_rows(st: &Site, what: &str, f: impl Fn(&[loaxa::airtime::Airing]) -> bool) {
     let t = Instant::now();
     while !f(&rows(st)) {
         assert!(
@@ -203,5 +203,196 @@ fn log_follow_prints_airings_as_they_start_and_end() {
     );
     let _ = f.kill();
     let _ = f.wait();
+    stop(d);
+}
+
+/// The same schedule and library, once on the real daemon (null output, real time) and
+/// once simulated over the same window: the same rows, in the same order, with the same
+/// scheduled instants and statuses, and starts and lengths within a few milliseconds.
+#[test]
+fn run_and_simulate_write_the_same_rows_for_the_same_scripted_day() {
+    let t0 = Utc::now();
+    let at = |s: i64| {
+        let t = (t0 + chrono::Duration::seconds(s))
+            .with_nanosecond(0)
+            .unwrap();
+        let l = t.with_timezone(&chrono_tz::Asia::Ho_Chi_Minh);
+        (
+            t,
+            format!("{} {} {} * * *", l.second(), l.minute(), l.hour()),
+        )
+    };
+    let (_, first) = at(7);
+    let (_, second) = at(12);
+    let st = Site::new();
+    st.write_config(&format!(
+        "station:\n  name: \"Đài thử\"\nlibrary:\n  settle: 1s\ncategories:\n  tin: {{name: Tin, pick: rotate}}\n  dvc: {{name: DVC}}\nprogrammes:\n  - name: Một\n    when: \"{first}\"\n    segments: [{{category: tin}}, {{category: dvc}}]\n  - name: Hai\n    when: \"{second}\"\n    segments: [{{category: tin}}, {{category: dvc}}]\n"
+    ));
+    let a = st.path().join("audio");
+    tone(&a.join("tin/2026-01-01 a.wav"), 440.0, 1.5, 0.5, 0.0);
+    tone(&a.join("tin/2026-01-02 b.wav"), 550.0, 1.0, 0.5, 0.0);
+    tone(&a.join("dvc/2026-01-03 c.wav"), 660.0, 2.0, 0.5, 0.0);
+    let d = spawn(&st, &[]);
+    wait_rows(&st, "both programmes done", |r| {
+        r.len() == 4 && r.iter().all(|x| x.status != Status::Playing)
+    });
+    stop(d);
+    let (end, _) = at(20);
+    let db = st.path().join("sim.db");
+    let out = st.run(&[
+        "simulate",
+        "--from",
+        &t0.to_rfc3339(),
+        "--until",
+        &end.to_rfc3339(),
+        "--db",
+        db.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    let sim = Store::open_readonly(&db).unwrap().tail(100).unwrap();
+    let real = rows(&st);
+    let key = |r: &[loaxa::airtime::Airing]| -> Vec<String> {
+        r.iter()
+            .map(|x| {
+                format!(
+                    "{} {} {} {:?} {:?} {:?}",
+                    x.programme.as_deref().unwrap_or("-"),
+                    x.title.as_deref().unwrap_or("-"),
+                    x.status.as_str(),
+                    x.scheduled_at,
+                    x.trigger,
+                    x.planned
+                )
+            })
+            .collect()
+    };
+    assert_eq!(key(&real), key(&sim), "real {real:#?}\nsimulated {sim:#?}");
+    assert_eq!(key(&real).len(), 4);
+    for (r, s) in real.iter().zip(&sim) {
+        let dt = (r.started_at.unwrap() - s.started_at.unwrap()).num_milliseconds();
+        assert!(dt.abs() < 50, "start {dt} ms apart: {r:#?} {s:#?}");
+        let dp = r.played.unwrap().as_millis() as i64 - s.played.unwrap().as_millis() as i64;
+        assert!(dp.abs() < 50, "played {dp} ms apart: {r:#?} {s:#?}");
+    }
+}
+
+/// A secondary output that cannot be written fails alone: the programme airs, its row is
+/// completed, `status` names the failing output, and the working recording holds the item.
+#[test]
+fn a_failing_secondary_output_never_fails_an_airing() {
+    let st = Site::new();
+    std::fs::write(st.path().join("not-a-folder"), b"x").unwrap();
+    st.write_config(&format!(
+        "station:\n  name: \"Đài thử\"\nlibrary:\n  settle: 1s\ncategories:\n  tin: {{name: Tin, pick: all}}\noutputs:\n  - wav: ghi-am/%Y-%m-%d.wav\n  - wav: not-a-folder/x.wav\nprogrammes:\n  - name: Thử\n    when: \"{}\"\n    segments: [{{category: tin}}]\n",
+        second_after(6)
+    ));
+    tone(
+        &st.path().join("audio/tin/2026-01-01 mot.wav"),
+        440.0,
+        2.0,
+        0.5,
+        0.0,
+    );
+    let d = spawn(&st, &[]);
+    wait_rows(&st, "the item aired", |r| {
+        r.iter().any(|x| x.status == Status::Completed)
+    });
+    let out = Command::new(common::bin())
+        .args(["status", "--format", "json", "--config"])
+        .arg(st.config())
+        .output()
+        .unwrap();
+    let text = Command::new(common::bin())
+        .args(["status", "--config"])
+        .arg(st.config())
+        .output()
+        .unwrap();
+    let log = stop(d);
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let outputs = s["outputs"].as_array().unwrap();
+    assert_eq!(outputs.len(), 3, "{s}");
+    assert_eq!(outputs[0]["master"], true);
+    assert_eq!(outputs[1]["ok"], true, "{s}");
+    assert_eq!(outputs[2]["ok"], false, "{s}");
+    assert!(
+        outputs[2]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("not-a-folder"),
+        "{s}"
+    );
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("not-a-folder/x.wav — FAILING"), "{text}");
+    // Logged once, not at every retry.
+    assert_eq!(
+        log.matches("not-a-folder/x.wav: cannot write").count(),
+        1,
+        "{log}"
+    );
+    let r = rows(&st);
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0].status, Status::Completed);
+    // The recording holds what aired: 2 s of 48 kHz stereo, 16-bit (within a buffer).
+    let day = std::fs::read_dir(st.path().join("ghi-am"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let secs = (std::fs::metadata(&day).unwrap().len() - 44) as f64 / (48_000.0 * 4.0);
+    assert!((secs - 2.0).abs() < 0.2, "recorded {secs} s");
+}
+
+/// The command surface over the socket: typed JSON status, stable error codes for what
+/// cannot be done, and a malformed request refused without echoing it.
+#[test]
+fn the_socket_answers_with_typed_outcomes_and_stable_error_codes() {
+    use std::io::Write;
+    use std::os::unix::net::UnixStream;
+    let st = station("0 0 5 * * *");
+    let d = spawn(&st, &[]);
+    std::thread::sleep(Duration::from_millis(800));
+    let ask = |line: &str| -> serde_json::Value {
+        let mut s = UnixStream::connect(st.path().join("state/control.sock")).unwrap();
+        s.write_all(line.as_bytes()).unwrap();
+        s.write_all(b"\n").unwrap();
+        let mut a = String::new();
+        BufReader::new(s).read_line(&mut a).unwrap();
+        serde_json::from_str(&a).unwrap()
+    };
+    let s = ask(r#"{"cmd":"status"}"#);
+    assert_eq!(s["ok"], true);
+    assert_eq!(s["outcome"]["outcome"], "status");
+    assert_eq!(s["outcome"]["station"], "Đài thử");
+    let e = ask(r#"{"cmd":"skip"}"#);
+    assert_eq!(
+        (e["ok"].as_bool(), e["error"]["code"].as_str()),
+        (Some(false), Some("nothing_on_air"))
+    );
+    let e = ask(r#"{"cmd":"play","item":"tin/khong-co.wav"}"#);
+    assert_eq!(e["error"]["code"], "no_such_item");
+    let e = ask(r#"{"cmd":"play","category":"xyz"}"#);
+    assert_eq!(e["error"]["code"], "no_such_category");
+    assert!(e["message"]
+        .as_str()
+        .unwrap()
+        .contains("the categories are tin"));
+    let e = ask(r#"{"cmd":"play","category":"tin"}"#);
+    assert_eq!(e["error"]["code"], "nothing_to_play");
+    let long = format!(r#"{{"cmd":"{}"}}"#, "x".repeat(10_000));
+    let e = ask(&long);
+    assert_eq!(e["error"]["code"], "bad_request");
+    assert!(
+        e["message"].as_str().unwrap().len() < 300,
+        "not echoed: {e}"
+    );
+    // The CLI prints the same codes with --format json, and exits 1.
+    let out = Command::new(common::bin())
+        .args(["skip", "--config"])
+        .arg(st.config())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing is on air"));
     stop(d);
 }

@@ -3,7 +3,7 @@
 //! monitor. Each test holds the rig alone (one capture at a time).
 
 mod common;
-use common::{stderr, tone, Station};
+use common::{stderr, tone, Site};
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -35,12 +35,12 @@ fn rig_env() -> Vec<(String, String)> {
 fn rig_station() -> (
     std::sync::MutexGuard<'static, ()>,
     Vec<(String, String)>,
-    Station,
+    Site,
     std::path::PathBuf,
 ) {
     let rig = start_rig();
     let env = rig_env();
-    let st = Station::new();
+    let st = Site::new();
     let a = st.path().join("audio");
     tone(&a.join("nhac-hieu/a.wav"), 880.0, 0.5, 0.5, 0.0);
     tone(&a.join("nhac-hieu/coi.wav"), 1200.0, 0.5, 0.5, 0.0);
@@ -99,7 +99,7 @@ struct Run {
 }
 
 impl Run {
-    fn start(st: &Station, env: &[(String, String)], args: &[&str]) -> Run {
+    fn start(st: &Site, env: &[(String, String)], args: &[&str]) -> Run {
         let log = st.path().join("daemon.log");
         let f = std::fs::File::create(&log).unwrap();
         let mut c = Command::new(common::bin());
@@ -209,7 +209,7 @@ fn ns(t: DateTime<Utc>) -> i128 {
     t.timestamp_nanos_opt().unwrap() as i128
 }
 
-fn rows(st: &Station) -> Vec<Airing> {
+fn rows(st: &Site) -> Vec<Airing> {
     Store::open_readonly(&st.path().join("state/airtime.db"))
         .unwrap()
         .tail(1000)
@@ -220,7 +220,7 @@ fn rows(st: &Station) -> Vec<Airing> {
 fn airs_on_the_second_gapless_and_logs_what_the_output_played() {
     let _rig = start_rig();
     let env = rig_env();
-    let st = Station::new();
+    let st = Site::new();
     let a = st.path().join("audio");
     tone(&a.join("nhac-hieu/a.wav"), 880.0, 1.0, 0.5, 0.0);
     tone(&a.join("nhac-hieu/coi.wav"), 1200.0, 0.5, 0.5, 0.0);
@@ -398,7 +398,7 @@ fn an_invalid_edit_is_refused_and_the_old_schedule_keeps_running() {
 #[test]
 fn without_a_sound_device_it_says_so_and_never_pretends_to_air() {
     let _rig = start_rig();
-    let st = Station::new();
+    let st = Site::new();
     let a = st.path().join("audio");
     tone(&a.join("nhac-hieu/a.wav"), 880.0, 0.5, 0.5, 0.0);
     tone(&a.join("nhac-hieu/coi.wav"), 1200.0, 0.5, 0.5, 0.0);
@@ -507,7 +507,7 @@ fn a_lost_device_fails_the_airing_cleanly_and_the_programme_airs_when_it_is_back
     let _rig = RIG.lock().unwrap_or_else(|e| e.into_inner());
     let private = common::PrivateRig::start();
     let env = private.env();
-    let st = Station::new();
+    let st = Site::new();
     let a = st.path().join("audio");
     tone(&a.join("nhac-hieu/a.wav"), 880.0, 0.5, 0.5, 0.0);
     tone(&a.join("nhac-hieu/coi.wav"), 1200.0, 0.5, 0.5, 0.0);

@@ -2,7 +2,7 @@
 //! settling, overwrites, names, dates, expiry, the index cache and the live watcher.
 
 mod common;
-use common::{repo, stderr, stdout, Station};
+use common::{repo, stderr, stdout, Site};
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -35,8 +35,8 @@ fn fixture(name: &str) -> PathBuf {
     repo().join("tests/fixtures/audio").join(name)
 }
 
-fn setup() -> (Station, Config) {
-    let st = Station::new();
+fn setup() -> (Site, Config) {
+    let st = Site::new();
     st.write_config(CONFIG);
     for d in ["cchc", "ngan", "khan-cap"] {
         std::fs::create_dir_all(st.path().join("audio").join(d)).unwrap();
@@ -45,7 +45,7 @@ fn setup() -> (Station, Config) {
     (st, config)
 }
 
-fn put(st: &Station, rel: &str, fixture_name: &str) -> PathBuf {
+fn put(st: &Site, rel: &str, fixture_name: &str) -> PathBuf {
     let p = st.path().join("audio").join(rel);
     std::fs::create_dir_all(p.parent().unwrap()).unwrap();
     std::fs::copy(fixture(fixture_name), &p).unwrap();
@@ -512,7 +512,7 @@ fn watcher_sees_create_modify_rename_and_delete() {
 
 #[test]
 fn library_command_lists_every_file_with_its_state() {
-    let st = Station::example();
+    let st = Site::example();
     age(&put(&st, "cchc/ngắn.wav", "short.wav"));
     put(&st, "cchc/vừa chép.wav", "voice.wav"); // just copied: still settling
     let out = st.run(&["library", "--format", "json", "--analyse"]);

@@ -2,11 +2,11 @@
 //! and the example's targets kept in step with the plan's indicators in seeds/.
 
 mod common;
-use common::{repo, stderr, stdout, Station};
+use common::{repo, stderr, stdout, Site};
 
 #[test]
 fn json_lines_have_the_promised_fields() {
-    let s = Station::example();
+    let s = Site::example();
     let out = s.run(&[
         "plan",
         "--from",
@@ -42,7 +42,7 @@ fn json_lines_have_the_promised_fields() {
 
 #[test]
 fn until_and_days_bound_the_plan() {
-    let s = Station::example();
+    let s = Site::example();
     let out = s.run(&[
         "plan",
         "--from",
@@ -97,7 +97,7 @@ fn the_example_targets_come_from_the_plan_seeds() {
 
 #[test]
 fn the_text_plan_of_a_fixed_week_is_pinned() {
-    let s = Station::example();
+    let s = Site::example();
     let out = s.run(&["plan", "--from", "2026-11-30", "--days", "7"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let want =
@@ -113,7 +113,7 @@ fn the_text_plan_of_a_fixed_week_is_pinned() {
 
 #[test]
 fn json_items_come_from_the_library_and_rotate() {
-    let s = Station::example();
+    let s = Site::example();
     let out = s.run(&[
         "plan",
         "--from",

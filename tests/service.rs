@@ -2,7 +2,7 @@
 //! failing), `loaxa devices`, the systemd unit, and the guides' commands run for real.
 
 mod common;
-use common::{repo, stderr, stdout, Station};
+use common::{repo, stderr, stdout, Site};
 
 use std::process::Command;
 use std::time::Duration;
@@ -103,7 +103,7 @@ fn init_makes_a_working_station_and_never_overwrites() {
     assert!(a.join("cchc/HUONG-DAN.txt").is_file() && s.is_dir());
 }
 
-fn doctor(st: &Station, env: &[(String, String)], args: &[&str]) -> (i32, String) {
+fn doctor(st: &Site, env: &[(String, String)], args: &[&str]) -> (i32, String) {
     let mut c = Command::new(common::bin());
     c.arg("doctor")
         .args(args)
@@ -133,7 +133,7 @@ fn line<'a>(out: &'a str, what: &str) -> &'a str {
 #[test]
 fn doctor_passes_on_a_healthy_station_with_a_test_tone() {
     let env = rig_env();
-    let st = Station::example();
+    let st = Site::example();
     let mut d = Command::new(common::bin())
         .args(["run", "--config"])
         .arg(st.config())
@@ -180,7 +180,7 @@ fn doctor_passes_on_a_healthy_station_with_a_test_tone() {
 
 #[test]
 fn doctor_names_each_failure_and_its_fix() {
-    let st = Station::example();
+    let st = Site::example();
     // No daemon, no sound device, a missing category folder, a damaged log.
     std::fs::remove_dir_all(st.path().join("audio/dich-vu-cong")).unwrap();
     std::fs::create_dir_all(st.path().join("state")).unwrap();
@@ -230,7 +230,7 @@ fn doctor_names_each_failure_and_its_fix() {
         "{c}"
     );
     // A state folder that cannot be created or written (a file in its way).
-    let st = Station::example();
+    let st = Site::example();
     std::fs::write(st.path().join("state"), "not a folder").unwrap();
     let (_, out) = doctor(&st, &[], &[]);
     assert!(line(&out, "state").starts_with("FAIL"), "{out}");
@@ -316,7 +316,7 @@ fn the_unit_file_is_valid_for_systemd() {
 /// need nothing running succeed.
 #[test]
 fn the_guides_commands_work() {
-    let st = Station::example();
+    let st = Site::example();
     // A log to export and report from, and a file to play.
     let sim = st.path().join("sim.db");
     let o = st.run(&[

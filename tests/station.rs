@@ -3,7 +3,7 @@
 //! rotation and priority items; and a simulated month of the example schedule.
 
 mod common;
-use common::{stderr, stdout, tone_at, Station as Dir};
+use common::{stderr, stdout, tone_at, Site as Dir};
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -108,6 +108,7 @@ pub fn simulate_cmd(
     path: &Path,
     from: &str,
     days: u32,
+    until: Option<&str>,
     db: Option<PathBuf>,
     output: &str,
     now: DateTime<Utc>,
@@ -148,7 +149,19 @@ pub fn simulate_cmd(
         let _ = writeln!(err, "error: {} already exists — a simulation starts a fresh log; choose another --db or delete it", db.display());
         return EXIT_INVALID;
     }
-    let until = start + chrono::Duration::days(days as i64);
+    let until = match until.map(|u| local::parse_datetime(u, tz)) {
+        None => start + chrono::Duration::days(days as i64),
+        Some(Ok(u)) if u > start => u,
+        Some(Ok(_)) => {
+            let _ = writeln!(err, "error: --until must be after --from");
+            return EXIT_INVALID;
+        }
+        Some(Err(e)) => {
+            let _ = writeln!(err, "error: --until: {e}");
+            return EXIT_INVALID;
+        }
+    };
+    let days = ((until - start).num_seconds() as f64 / 86_400.0).ceil() as u32;
     let t = std::time::Instant::now();
     match crate::simulate::simulate(
         std::sync::Arc::new(config.clone()),

@@ -38,7 +38,7 @@ pub const DEFAULT_LOUDNESS: f64 = -16.0;
 pub struct Config {
     /// The file it was read from.
     pub file: PathBuf,
-    pub station: Station,
+    pub station: StationInfo,
     pub paths: Paths,
     pub output: Output,
     pub library: LibrarySettings,
@@ -49,8 +49,9 @@ pub struct Config {
     pub emergency: Option<Emergency>,
 }
 
+/// Who the station is: its name, its time zone, whom its report goes to.
 #[derive(Debug, Clone)]
-pub struct Station {
+pub struct StationInfo {
     pub name: String,
     pub timezone: Tz,
     /// Who the monthly report is addressed to (free text).
@@ -67,10 +68,36 @@ pub struct Paths {
 
 #[derive(Debug, Clone)]
 pub struct Output {
-    /// `default` (or absent), an ALSA device name, `wav:PATH` or `null`.
+    /// The master output: `default` (or absent), an ALSA device name, `wav:PATH` or `null`.
     pub device: Option<String>,
     /// Master volume, 0.0–1.0, applied on top of each item's loudness gain.
     pub volume: f32,
+    /// Secondary outputs fed from what the master renders (`outputs:` in schedule.yaml).
+    pub sinks: Vec<SinkSpec>,
+}
+
+/// A secondary output, by backend name (see `playout::sink::BACKENDS`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SinkSpec {
+    /// A recording of what airs; a `%` date pattern in the name starts a file per period.
+    Wav(PathBuf),
+}
+
+impl SinkSpec {
+    /// The backend's name.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SinkSpec::Wav(_) => "wav",
+        }
+    }
+}
+
+impl std::fmt::Display for SinkSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SinkSpec::Wav(p) => write!(f, "wav:{}", p.display()),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -386,10 +413,14 @@ struct RawEmergency {
     after: AfterEmergency,
 }
 
-const TOP_KEYS: [&str; 9] = [
+/// The backends an `outputs:` entry may name.
+const OUTPUT_KINDS: [&str; 2] = ["device", "wav"];
+
+const TOP_KEYS: [&str; 10] = [
     "station",
     "paths",
     "output",
+    "outputs",
     "library",
     "categories",
     "programmes",
@@ -572,7 +603,10 @@ impl Cx {
             audio: base.join(paths.audio.unwrap_or_else(|| "audio".into())),
             state: base.join(paths.state.unwrap_or_else(|| "state".into())),
         };
-        let output = self.output(take("output"));
+        let mut output = self.output(take("output"));
+        if let Some(v) = take("outputs") {
+            self.outputs(v, &base, &mut output);
+        }
         let library = self.library(take("library"));
         let cats = take("categories");
         // Every key written, even of a category that failed to read, so a segment naming
@@ -613,7 +647,7 @@ impl Cx {
         })
     }
 
-    fn station(&mut self, v: Value) -> Option<Station> {
+    fn station(&mut self, v: Value) -> Option<StationInfo> {
         let raw: RawStation = self.read("station", "`station`", v)?;
         let timezone = match raw.timezone {
             None => DEFAULT_TIMEZONE,
@@ -641,7 +675,7 @@ impl Cx {
                 "write the station's name, e.g. \"Đài truyền thanh xã Tân Hòa\"",
             );
         }
-        Some(Station {
+        Some(StationInfo {
             name: nfc(raw.name.trim()),
             timezone,
             report_to: nfc(raw.report_to.unwrap_or_default().trim()),
@@ -678,6 +712,99 @@ impl Cx {
         Output {
             device,
             volume: volume.clamp(0.0, 1.0) as f32,
+            sinks: vec![],
+        }
+    }
+
+    /// `outputs:`: a list of `{device: NAME}` (the master, at most one) and secondary
+    /// outputs such as `{wav: FILE}`.
+    fn outputs(&mut self, v: Value, base: &Path, output: &mut Output) {
+        let Value::Sequence(list) = v else {
+            self.error(
+                self.loc.value("outputs"),
+                "`outputs` must be a list",
+                "write `outputs:` then one `- device: default` or `- wav: FILE` per line",
+            );
+            return;
+        };
+        let mut device_at: Option<Pos> = None;
+        for (i, entry) in list.into_iter().enumerate() {
+            let path = join_index("outputs", i);
+            let pos = self.loc.value(&path);
+            let Value::Mapping(m) = entry else {
+                self.error(
+                    pos,
+                    "an output is written `device: NAME` or `wav: FILE`",
+                    "e.g. `- device: default`",
+                );
+                continue;
+            };
+            if m.len() != 1 {
+                self.error(
+                    pos,
+                    "each output names one backend",
+                    format!(
+                        "write one of {} per list entry",
+                        backticked(&OUTPUT_KINDS.map(String::from))
+                    ),
+                );
+                continue;
+            }
+            let (k, val) = m.into_iter().next().expect("one entry");
+            let key = k.as_str().unwrap_or_default().to_string();
+            let at = self.loc.value(&join_key(&path, &key));
+            let text = match &val {
+                Value::String(t) => t.trim().to_string(),
+                _ => {
+                    self.error(
+                        at,
+                        format!("`{key}` takes a name or a file"),
+                        "write it as text, e.g. `wav: ghi-am/%Y-%m-%d.wav`",
+                    );
+                    continue;
+                }
+            };
+            match key.as_str() {
+                "device" => {
+                    if device_at.is_some() || output.device.is_some() {
+                        self.error(
+                            at,
+                            "more than one sound device",
+                            "one sound device is the master (the clock and the proof of airtime); remove the others, and `output.device` if it is set",
+                        );
+                        continue;
+                    }
+                    device_at = Some(at);
+                    if !text.is_empty() && text != "default" {
+                        output.device = Some(text);
+                    }
+                }
+                "wav" => {
+                    if text.is_empty() {
+                        self.error(
+                            at,
+                            "`wav` needs a file name",
+                            "write e.g. `wav: ghi-am/%Y-%m-%d.wav`",
+                        );
+                        continue;
+                    }
+                    output.sinks.push(SinkSpec::Wav(base.join(text)));
+                }
+                other => {
+                    let hint = match did_you_mean(other, OUTPUT_KINDS) {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None => format!(
+                            "the outputs are {}",
+                            backticked(&OUTPUT_KINDS.map(String::from))
+                        ),
+                    };
+                    self.error(
+                        self.loc.key(&join_key(&path, other)),
+                        format!("unknown output `{other}`"),
+                        hint,
+                    );
+                }
+            }
         }
     }
 

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::playout::OutputHealth;
 use crate::station::StatusView;
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
@@ -28,24 +29,6 @@ pub struct Status {
     pub air: StatusView,
     /// Every output: the master first, then the secondary sinks.
     pub outputs: Vec<OutputHealth>,
-}
-
-/// How one output is doing.
-#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
-pub struct OutputHealth {
-    /// As configured: `default sound device`, `wav:…`, `null`.
-    pub name: String,
-    /// The master is the clock; a secondary output never fails an airing.
-    pub master: bool,
-    /// Open and taking audio.
-    pub ok: bool,
-    /// RFC 3339 (station zone) of the last change between ok and not.
-    pub since: Option<String>,
-    /// Audio delivered since start (bytes of PCM or of the encoded stream).
-    pub bytes: u64,
-    /// Times it was reopened after a failure.
-    pub reconnects: u64,
-    pub last_error: Option<String>,
 }
 
 impl Status {

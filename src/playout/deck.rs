@@ -174,6 +174,8 @@ pub struct Deck {
     waker: Option<Waker>,
     /// Callbacks seen: the first few after opening report a still-filling delay.
     pub callbacks: u64,
+    /// The secondary sinks' taps: every filled buffer is offered to each.
+    taps: Vec<super::tap::Tap>,
 }
 
 /// The control side's ends of a deck's rings.
@@ -198,12 +200,18 @@ impl Deck {
                 underrun_reported: false,
                 waker,
                 callbacks: 0,
+                taps: Vec::new(),
             },
             Remote {
                 cmds: cp,
                 events: ec,
             },
         )
+    }
+
+    /// Feeds every buffer to these taps as well (set before the audio thread starts).
+    pub fn set_taps(&mut self, taps: Vec<super::tap::Tap>) {
+        self.taps = taps;
     }
 
     pub fn channels(&self) -> usize {
@@ -280,6 +288,9 @@ impl Deck {
         }
         let active = self.current.is_some() || self.fading.is_some() || pos_played;
         self.fade(out);
+        for t in &mut self.taps {
+            t.offer(out, n, t_first, active);
+        }
         active
     }
 

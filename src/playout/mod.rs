@@ -11,6 +11,8 @@ pub mod feed;
 
 pub mod output;
 pub mod sim;
+pub mod sink;
+pub mod tap;
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -92,8 +94,8 @@ pub trait Player: Send {
     }
     fn describe(&self) -> String;
     /// Each output's health: the master first, then any secondary sinks.
-    fn health(&self) -> Vec<crate::control::OutputHealth> {
-        vec![crate::control::OutputHealth {
+    fn health(&self) -> Vec<OutputHealth> {
+        vec![OutputHealth {
             name: self.describe(),
             master: true,
             ok: true,
@@ -104,6 +106,26 @@ pub trait Player: Send {
     fn latency(&self) -> Option<Duration> {
         None
     }
+}
+
+use serde::{Deserialize, Serialize};
+
+/// How one output is doing.
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+pub struct OutputHealth {
+    /// As configured: `default sound device`, `wav:…`, `null`.
+    pub name: String,
+    /// The master is the clock; a secondary output never fails an airing.
+    pub master: bool,
+    /// Open and taking audio.
+    pub ok: bool,
+    /// RFC 3339 (station zone) of the last change between ok and not.
+    pub since: Option<String>,
+    /// Audio delivered since start (bytes of PCM or of the encoded stream).
+    pub bytes: u64,
+    /// Times it was reopened after a failure.
+    pub reconnects: u64,
+    pub last_error: Option<String>,
 }
 
 /// A boxed player is a player (the daemon swaps outputs on reload).
@@ -138,7 +160,7 @@ impl<P: Player + ?Sized> Player for Box<P> {
     fn describe(&self) -> String {
         (**self).describe()
     }
-    fn health(&self) -> Vec<crate::control::OutputHealth> {
+    fn health(&self) -> Vec<OutputHealth> {
         (**self).health()
     }
     fn latency(&self) -> Option<Duration> {
@@ -169,11 +191,25 @@ pub struct RealPlayer {
     idle_since: Option<std::time::Instant>,
     pending: Vec<PlayerEvent>,
     waker: Option<Waker>,
+    sinks: sink::Sinks,
+    /// The master's own health (the sinks keep theirs).
+    health: OutputHealth,
 }
 
 impl RealPlayer {
+    /// A player on the master output `spec` alone.
     pub fn new(spec: Spec) -> RealPlayer {
+        RealPlayer::with_sinks(spec, sink::Sinks::default())
+    }
+
+    /// A player on the master output `spec`, feeding `sinks` from what it renders.
+    pub fn with_sinks(spec: Spec, sinks: sink::Sinks) -> RealPlayer {
         RealPlayer {
+            health: OutputHealth {
+                name: spec.to_string(),
+                master: true,
+                ..Default::default()
+            },
             spec,
             out: None,
             active: HashSet::new(),
@@ -182,6 +218,7 @@ impl RealPlayer {
             waker: Waker::new()
                 .inspect_err(|e| tracing::debug!("no eventfd ({e}): polling the output"))
                 .ok(),
+            sinks,
         }
     }
 
@@ -190,9 +227,30 @@ impl RealPlayer {
         self.ensure_open(None).map(|_| ())
     }
 
+    /// The master's health changes (`since` marks when it last went from ok to not).
+    fn master_ok(&mut self, ok: bool, error: Option<String>) {
+        if self.health.ok != ok || self.health.since.is_none() {
+            self.health.since = Some(crate::local::rfc3339(Utc::now(), self.sinks.tz()));
+        }
+        self.health.ok = ok;
+        if error.is_some() || ok {
+            self.health.last_error = error;
+        }
+    }
+
     fn ensure_open(&mut self, prefer_rate: Option<u32>) -> Result<&mut Output, OutputError> {
         if self.out.is_none() {
-            let o = output::open(&self.spec, prefer_rate, self.waker.clone())?;
+            let o = match output::open(&self.spec, prefer_rate, self.waker.clone(), &self.sinks) {
+                Ok(o) => o,
+                Err(e) => {
+                    self.master_ok(false, Some(e.0.clone()));
+                    return Err(e);
+                }
+            };
+            if !self.health.ok {
+                self.health.reconnects += u64::from(self.health.since.is_some());
+                self.master_ok(true, None);
+            }
             tracing::info!(
                 "output: opened the {} ({} Hz, {} channels)",
                 self.spec,
@@ -317,6 +375,7 @@ impl Player for RealPlayer {
         }
         if let Some(reason) = failure {
             tracing::error!("output: {reason}");
+            self.master_ok(false, Some(reason.clone()));
             let last_audio = (last != u64::MAX).then(|| ns_to_utc(last as i128 * 1_000_000));
             for run in self.active.drain() {
                 evs.push(PlayerEvent::Failed {
@@ -359,6 +418,12 @@ impl Player for RealPlayer {
 
     fn describe(&self) -> String {
         self.spec.to_string()
+    }
+
+    fn health(&self) -> Vec<OutputHealth> {
+        let mut v = vec![self.health.clone()];
+        v.extend(self.sinks.health());
+        v
     }
 
     fn latency(&self) -> Option<Duration> {

@@ -101,15 +101,17 @@ pub fn wall_ns() -> i128 {
 /// Opens an output; a device is opened at `prefer_rate` when it supports it (the material's
 /// own rate: no resampling to do), else at its default rate.
 /// The deck signals `waker` whenever it has events.
+/// `sinks` gets a tap of everything the output renders, at its format.
 pub fn open(
     spec: &Spec,
     prefer_rate: Option<u32>,
     waker: Option<Waker>,
+    sinks: &super::sink::Sinks,
 ) -> Result<Output, OutputError> {
     match spec {
-        Spec::Default | Spec::Device(_) => open_device(spec, prefer_rate, waker),
-        Spec::Wav(p) => open_soft(Some(p.clone()), waker),
-        Spec::Null => open_soft(None, waker),
+        Spec::Default | Spec::Device(_) => open_device(spec, prefer_rate, waker, sinks),
+        Spec::Wav(p) => open_soft(Some(p.clone()), waker, sinks),
+        Spec::Null => open_soft(None, waker, sinks),
     }
 }
 
@@ -171,6 +173,7 @@ fn open_device(
     spec: &Spec,
     prefer_rate: Option<u32>,
     waker: Option<Waker>,
+    sinks: &super::sink::Sinks,
 ) -> Result<Output, OutputError> {
     quiet_alsa();
     let device = find_device(spec)?;
@@ -205,7 +208,8 @@ fn open_device(
         sample_rate: rate,
         buffer_size,
     };
-    let (deck, remote) = Deck::new(channels, rate, waker);
+    let (mut deck, remote) = Deck::new(channels, rate, waker);
+    deck.set_taps(sinks.attach(channels, rate));
     let failed = Arc::new(Mutex::new(None));
     let latency = Arc::new(AtomicU64::new(0));
     let last_callback = Arc::new(AtomicU64::new((wall_ns() / 1_000_000) as u64));
@@ -324,7 +328,11 @@ where
 
 /// The wav and null outputs: a thread paced by the system clock renders 10 ms at a time,
 /// 20 ms ahead, so they behave like a sound card with a 20 ms delay.
-fn open_soft(path: Option<PathBuf>, waker: Option<Waker>) -> Result<Output, OutputError> {
+fn open_soft(
+    path: Option<PathBuf>,
+    waker: Option<Waker>,
+    sinks: &super::sink::Sinks,
+) -> Result<Output, OutputError> {
     let (channels, rate) = (2u16, 48_000u32);
     let mut writer = match &path {
         Some(p) => Some(
@@ -347,6 +355,7 @@ fn open_soft(path: Option<PathBuf>, waker: Option<Waker>) -> Result<Output, Outp
         None => None,
     };
     let (mut deck, remote) = Deck::new(channels, rate, waker);
+    deck.set_taps(sinks.attach(channels, rate));
     let stop = Arc::new(AtomicBool::new(false));
     let s2 = stop.clone();
     let failed = Arc::new(Mutex::new(None));

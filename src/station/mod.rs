@@ -13,6 +13,9 @@ mod runs;
 mod status;
 mod why;
 
+#[cfg(test)]
+mod tests;
+
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;

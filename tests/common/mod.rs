@@ -14,24 +14,24 @@ pub fn bin() -> PathBuf {
 }
 
 /// A throw-away station: `schedule.yaml` + `audio/` with the demo jingles.
-pub struct Station {
+pub struct Site {
     pub dir: tempfile::TempDir,
 }
 
-impl Station {
-    pub fn new() -> Station {
+impl Site {
+    pub fn new() -> Site {
         let dir = tempfile::tempdir().expect("tempdir");
         let jingles = dir.path().join("audio/nhac-hieu");
         std::fs::create_dir_all(&jingles).unwrap();
         for f in ["mo-dau.mp3", "ket-thuc.mp3", "canh-bao.mp3"] {
             std::fs::copy(repo().join("audio/nhac-hieu").join(f), jingles.join(f)).unwrap();
         }
-        Station { dir }
+        Site { dir }
     }
 
     /// A station holding the repository's example config and demo audio.
-    pub fn example() -> Station {
-        let s = Station::new();
+    pub fn example() -> Site {
+        let s = Site::new();
         copy_dir(&repo().join("audio"), &s.dir.path().join("audio"));
         std::fs::copy(repo().join("schedule.yaml"), s.config()).unwrap();
         s
