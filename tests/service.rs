@@ -420,3 +420,19 @@ fn shell_words(s: &str) -> Vec<String> {
     }
     out
 }
+
+/// Every error code of the command surface is listed in the technician guide, under the
+/// name the wire carries.
+#[test]
+fn every_error_code_is_documented() {
+    let guide = std::fs::read_to_string(repo().join("docs/technician.md")).unwrap();
+    for code in loaxa::control::Code::ALL {
+        let wire = serde_json::to_string(&code).unwrap();
+        assert_eq!(wire, format!("\"{}\"", code.as_str()));
+        assert!(
+            guide.contains(&format!("| `{}` |", code.as_str())),
+            "docs/technician.md does not list error code `{}`",
+            code.as_str()
+        );
+    }
+}

@@ -121,7 +121,10 @@ pub fn play(
     err: &mut dyn Write,
 ) -> i32 {
     let target = match (file, category) {
-        (Some(f), _) => match library_id(audio, f) {
+        (Some(f), _) => match unix::request(state, &Command::Status)
+            .map_err(|e| e.to_string())
+            .and_then(|_| library_id(audio, f))
+        {
             Ok(id) => Target::Item(id),
             Err(e) => {
                 let _ = writeln!(err, "error: {e}");
