@@ -8,13 +8,22 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::config::{
-    self, format_duration, Config, Diagnostic, Diagnostics, Priority, SegmentKind,
+    self, format_duration, Config, Diagnostic, Diagnostics, Pos, Priority, SegmentKind,
 };
 use crate::local;
 use crate::schedule::{self, Exclusion};
 
 /// How far ahead the schedule-wide checks look.
 const HORIZON_DAYS: i64 = 366;
+/// How many starts of each `when` expression they look at: enough to see every pattern of
+/// a daily, weekly or monthly schedule, and a bounded cost for a programme every second.
+const SAMPLE: usize = 32;
+/// Cron evaluations the schedule-wide checks may spend, shared by all expressions.
+const BUDGET: usize = 12_000;
+/// Overlap warnings listed one by one; more are counted in one line.
+const MAX_OVERLAP_WARNINGS: usize = 20;
+/// Overlaps are looked for this far ahead (weekly and monthly patterns show within it).
+const OVERLAP_DAYS: i64 = 35;
 
 /// Loads `path` and runs every check. Ok carries the config and its warnings.
 pub fn check(
@@ -49,10 +58,32 @@ pub fn lint(
     };
     let tz = config.station.timezone;
     let until = now + chrono::Duration::days(HORIZON_DAYS);
+    // The starts looked at per `when` expression: up to SAMPLE, fewer when there are many
+    // programmes, so the whole check stays within a bounded number of cron evaluations.
+    let specs = config
+        .programmes
+        .iter()
+        .map(|p| p.when.len())
+        .sum::<usize>()
+        .max(1);
+    let sample = (BUDGET / specs).clamp(4, SAMPLE);
 
     for (i, p) in config.programmes.iter().enumerate() {
-        // Quiet hours and date windows.
-        let fires = schedule::firings(config, i, now, until);
+        // Quiet hours and date windows, judged on a bounded sample of starts from the day
+        // the programme begins.
+        let from = p
+            .from
+            .map(|d| local::start_of_day(d, tz).max(now))
+            .unwrap_or(now);
+        let until = until.max(from);
+        let fires = if config.quiet_hours.is_empty() {
+            // Only whether it airs at all matters: its first start is enough.
+            schedule::first_start(config, i, from, until, false)
+                .into_iter()
+                .collect()
+        } else {
+            schedule::firings_capped(config, i, from, until, sample)
+        };
         let in_window: Vec<_> = fires
             .iter()
             .filter(|t| schedule::exclusion(config, p, **t) != Some(Exclusion::NotThatDay))
@@ -68,14 +99,19 @@ pub fn lint(
             .map(|q| q.to_string())
             .collect::<Vec<_>>()
             .join(", ");
-        if !in_window.is_empty() && quiet.len() == in_window.len() {
+        // "Always" is decided by searching for one start outside quiet hours (a few jumps),
+        // not by the sample.
+        let always_quiet = !in_window.is_empty()
+            && quiet.len() == in_window.len()
+            && schedule::first_start(config, i, from, until, true).is_none();
+        if always_quiet {
             diags.push(
                 Diagnostic::error(&file, pos, format!("programme `{}` always starts in quiet hours ({qh}), so it would never air", p.name))
                     .hint("move it outside quiet hours, change `quiet_hours`, or give it `priority: emergency`"),
             );
         } else if let Some(first) = quiet.first() {
             diags.push(
-                Diagnostic::warning(&file, pos, format!("{} of the next year's starts of `{}` fall in quiet hours ({qh}) and will not air, the first {}", quiet.len(), p.name, local::datetime_vi(***first, tz)))
+                Diagnostic::warning(&file, pos, format!("{} of the next {} starts of `{}` fall in quiet hours ({qh}) and will not air, the first {}", quiet.len(), in_window.len(), p.name, local::datetime_vi(***first, tz)))
                     .hint("narrow the hour field so it stays outside quiet hours"),
             );
         } else if in_window.is_empty()
@@ -122,12 +158,24 @@ pub fn lint(
         }
     }
 
-    // Overlaps: one warning per pair of programmes, with the first clash as the example.
-    let mut seen = std::collections::HashSet::new();
-    for o in schedule::overlaps(config, now, until) {
-        if !seen.insert((o.first.programme, o.second.programme)) {
-            continue;
-        }
+    // Overlaps: one warning per pair of programmes, with the first clash as the example;
+    // past a handful, one line says how many more there are.
+    let soon = now + chrono::Duration::days(OVERLAP_DAYS);
+    let overlaps = schedule::overlaps_capped(config, now, soon, sample);
+    if overlaps.len() > MAX_OVERLAP_WARNINGS {
+        diags.push(
+            Diagnostic::warning(
+                &file,
+                Pos::START,
+                format!(
+                    "{} more pairs of programmes overlap (only the first {MAX_OVERLAP_WARNINGS} are listed)",
+                    overlaps.len() - MAX_OVERLAP_WARNINGS
+                ),
+            )
+            .hint("`loaxa plan` shows what airs when"),
+        );
+    }
+    for o in overlaps.into_iter().take(MAX_OVERLAP_WARNINGS) {
         let (a, b) = (
             &config.programmes[o.first.programme],
             &config.programmes[o.second.programme],

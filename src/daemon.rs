@@ -44,8 +44,13 @@ enum Msg {
     ),
     ConfigChanged,
     Reload,
+    /// A configuration read and checked off the loop (generation, result, who asked).
+    Loaded(u64, Box<LoadResult>, Option<Reply>),
     Shutdown(&'static str),
 }
+
+type LoadResult = Result<(Config, Lengths), crate::config::Diagnostics>;
+type Reply = oneshot::Sender<Result<Outcome, Error>>;
 
 /// An emergency file counts as fresh (and airs when it settles) if it changed this
 /// recently; older files found on a (re)start are not broadcast again.
@@ -63,6 +68,11 @@ struct Daemon {
     last_heartbeat: Instant,
     started: DateTime<Utc>,
     reload_at: Option<Instant>,
+    /// The last error the daemon logged to the airtime log's events (shown in `status` when
+    /// the station has none of its own); kept here, not read back on every wake-up.
+    last_error: Option<String>,
+    /// Reloads started and applied: a slow one never overrides a newer one.
+    reloads: (u64, u64),
     /// `--demo`: air the first programme once the library has settled (or by this time).
     demo_by: Option<Instant>,
 }
@@ -103,7 +113,24 @@ fn player(config: &Config, over: &Option<String>) -> RealPlayer {
     RealPlayer::with_sinks(spec(config, over), sinks)
 }
 
+/// Raises the open-files limit to what the system allows: the library, the logs and the
+/// control socket's clients must never run short of file handles.
+fn more_files() {
+    let mut r = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: get/setrlimit on our own process with a live struct.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) == 0 && r.rlim_cur < r.rlim_max {
+            r.rlim_cur = r.rlim_max.min(65_536);
+            libc::setrlimit(libc::RLIMIT_NOFILE, &r);
+        }
+    }
+}
+
 async fn run_async(opts: Options) -> i32 {
+    more_files();
     let clock = SystemClock;
     let now = clock.now();
     let (config, fixed) = match load(&opts.config) {
@@ -184,6 +211,9 @@ async fn run_async(opts: Options) -> i32 {
         history,
         now,
     );
+    let last_error = (store.as_ref())
+        .and_then(|st| st.last_event("error").ok().flatten())
+        .map(|(_, m)| m);
     let (handle, inbox) = control::channel(control::Status::default());
     let events = inbox.events.clone();
     let publish = Box::new(move |e: &Event| {
@@ -201,6 +231,8 @@ async fn run_async(opts: Options) -> i32 {
         last_heartbeat: Instant::now(),
         started: now,
         reload_at: None,
+        reloads: (0, 0),
+        last_error,
         demo_by: opts.demo.then(|| Instant::now() + Duration::from_secs(10)),
     };
     d.exec(acts);
@@ -317,9 +349,8 @@ async fn run_async(opts: Options) -> i32 {
                 Some(Msg::ConfigChanged) => {
                     d.reload_at = Some(Instant::now() + Duration::from_millis(500))
                 }
-                Some(Msg::Reload) => {
-                    let _ = d.reload();
-                }
+                Some(Msg::Reload) => d.reload(None),
+                Some(Msg::Loaded(generation, r, reply)) => d.loaded(generation, *r, reply),
             },
         }
     }
@@ -364,7 +395,7 @@ impl Daemon {
         }
         if self.reload_at.is_some_and(|t| Instant::now() >= t) {
             self.reload_at = None;
-            let _ = self.reload();
+            self.reload(None);
         }
     }
 
@@ -374,9 +405,7 @@ impl Daemon {
         let player = &self.driver.player;
         let mut air = self.driver.station.status(now);
         if air.last_error.is_none() {
-            air.last_error = (self.driver.store())
-                .and_then(|st| st.last_event("error").ok().flatten())
-                .map(|(_, m)| m);
+            air.last_error = self.last_error.clone();
         }
         control::Status {
             station: self.config.station.name.clone(),
@@ -479,12 +508,7 @@ impl Daemon {
                 }
                 None => Err(nothing_on_air()),
             },
-            Command::Reload => self
-                .reload()
-                .map(|()| Outcome::Reloaded {
-                    config: self.config_path.clone(),
-                })
-                .map_err(|m| Error::new(Code::ConfigInvalid, m)),
+            Command::Reload => return self.reload(Some(reply)),
         };
         let _ = reply.send(r);
     }
@@ -518,10 +542,41 @@ impl Daemon {
         }
     }
 
-    /// Re-reads the config; an invalid one is reported and the last good one keeps running.
-    fn reload(&mut self) -> Result<(), String> {
+    /// Re-reads the config on a thread of its own: reading, checking and timing the fixed
+    /// files never delays what airs, however slow or hostile the file is.
+    fn reload(&mut self, reply: Option<Reply>) {
         let _ = sd_notify::notify(&[sd_notify::NotifyState::Reloading]);
-        let r = match load(&self.config_path) {
+        self.reloads.0 += 1;
+        let generation = self.reloads.0;
+        let (path, tx) = (self.config_path.clone(), self.tx.clone());
+        tokio::task::spawn_blocking(move || {
+            let r = load(&path);
+            let _ = tx.send(Msg::Loaded(generation, Box::new(r), reply));
+        });
+    }
+
+    /// A reload's result: a valid configuration takes over what comes next; an invalid one
+    /// is reported and the last good one keeps running.
+    fn loaded(&mut self, generation: u64, r: LoadResult, reply: Option<Reply>) {
+        let outcome = if generation < self.reloads.1 {
+            // A newer reload was applied already.
+            Ok(Outcome::Reloaded {
+                config: self.config_path.clone(),
+            })
+        } else {
+            self.reloads.1 = generation;
+            self.apply(r)
+        };
+        if let Some(reply) = reply {
+            let _ = reply.send(outcome);
+        }
+        if self.reloads.1 == self.reloads.0 {
+            let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+        }
+    }
+
+    fn apply(&mut self, r: LoadResult) -> Result<Outcome, Error> {
+        match r {
             Ok((c, fixed)) => {
                 let c = Arc::new(c);
                 self.library.reload(&c);
@@ -539,7 +594,9 @@ impl Daemon {
                     ok: true,
                     message: format!("reloaded {}", self.config_path.display()),
                 });
-                Ok(())
+                Ok(Outcome::Reloaded {
+                    config: self.config_path.clone(),
+                })
             }
             Err(d) => {
                 for e in d.errors() {
@@ -549,6 +606,7 @@ impl Daemon {
                 if let Some(s) = self.driver.store() {
                     let _ = s.event(Utc::now(), "error", &first);
                 }
+                self.last_error = Some(first.clone());
                 tracing::error!(
                     "the new configuration has errors; still running the last good one"
                 );
@@ -556,11 +614,12 @@ impl Daemon {
                     ok: false,
                     message: first,
                 });
-                Err(format!("{}the last good configuration keeps running", d))
+                Err(Error::new(
+                    Code::ConfigInvalid,
+                    format!("{}the last good configuration keeps running", d),
+                ))
             }
-        };
-        let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
-        r
+        }
     }
 
     fn shutdown(&mut self, why: &str) -> i32 {

@@ -12,6 +12,7 @@ pub mod config;
 pub mod control;
 pub mod daemon;
 pub mod driver;
+pub mod i18n;
 pub mod item;
 pub mod library;
 pub mod local;

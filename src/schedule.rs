@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use serde::Serialize;
 
 use crate::config::{Config, Pick, Priority, Programme, SegmentKind};
@@ -46,20 +46,35 @@ pub fn firings(
     from: DateTime<Utc>,
     until: DateTime<Utc>,
 ) -> Vec<DateTime<Utc>> {
+    firings_capped(config, idx, from, until, usize::MAX)
+}
+
+/// At most the first `cap` firings of each of programme `idx`'s `when` expressions in
+/// `[from, until)`, sorted: the schedule-wide checks look at a bounded sample, so a
+/// programme every second costs no more to check than one a day.
+pub fn firings_capped(
+    config: &Config,
+    idx: usize,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+    cap: usize,
+) -> Vec<DateTime<Utc>> {
     let tz = config.station.timezone;
     let start = from.with_timezone(&tz);
     let mut out = Vec::new();
     for spec in &config.programmes[idx].when {
         let mut t = spec.next_from(&start);
+        let mut n = 0;
         while let Some(x) = t {
             let u = x.with_timezone(&Utc);
-            if u >= until {
+            if u >= until || n >= cap {
                 break;
             }
             // croner works in whole seconds: a sub-second `from` can return the second
             // it falls in, which is before `from`.
             if u >= from {
                 out.push(u);
+                n += 1;
             }
             t = spec.next_after(&x);
         }
@@ -92,16 +107,97 @@ pub fn occurrences(config: &Config, from: DateTime<Utc>, until: DateTime<Utc>) -
 
 /// The first airing at or after `from` (looks ahead up to about a year).
 pub fn next_occurrence(config: &Config, from: DateTime<Utc>) -> Option<Occurrence> {
-    // Search in growing windows: most schedules fire daily, so the first window answers.
-    let mut start = from;
-    for days in [2, 14, 60, 366] {
-        let until = from + chrono::Duration::days(days);
-        if let Some(o) = occurrences(config, start, until).into_iter().next() {
-            return Some(o);
+    let limit = from + chrono::Duration::days(366);
+    let key = |o: &Occurrence| {
+        (
+            o.at,
+            std::cmp::Reverse(config.programmes[o.programme].priority),
+            o.programme,
+        )
+    };
+    let mut best: Option<Occurrence> = None;
+    for programme in 0..config.programmes.len() {
+        let until = best.map_or(limit, |b| b.at + chrono::Duration::nanoseconds(1));
+        if let Some(at) = first_start(config, programme, from, until, true) {
+            let o = Occurrence { at, programme };
+            if best.is_none_or(|b| key(&o) < key(&b)) {
+                best = Some(o);
+            }
         }
-        start = until;
     }
-    None
+    best
+}
+
+/// The first start of programme `idx` in `[from, until)` on a day it airs (and, with
+/// `quiet`, outside quiet hours). Lazy: it steps over a day it does not air and over quiet
+/// hours in one jump each, so a programme every second costs a handful of steps, not a
+/// day's worth of firings.
+pub fn first_start(
+    config: &Config,
+    idx: usize,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+    quiet: bool,
+) -> Option<DateTime<Utc>> {
+    let tz = config.station.timezone;
+    let p = &config.programmes[idx];
+    let mut best: Option<DateTime<Utc>> = None;
+    for spec in &p.when {
+        let mut t = spec.next_from(&from.with_timezone(&tz));
+        // Each step either finds the start or jumps past a day or a quiet range.
+        for _ in 0..10_000 {
+            let Some(x) = t else { break };
+            let u = x.with_timezone(&Utc);
+            if u >= until || best.is_some_and(|b| u >= b) {
+                break;
+            }
+            if u < from {
+                t = spec.next_after(&x);
+                continue;
+            }
+            match exclusion(config, p, u) {
+                None => {
+                    best = Some(u);
+                    break;
+                }
+                Some(Exclusion::QuietHours) if !quiet => {
+                    best = Some(u);
+                    break;
+                }
+                Some(Exclusion::NotThatDay) => {
+                    let next_day = x
+                        .date_naive()
+                        .succ_opt()
+                        .and_then(|d| d.and_hms_opt(0, 0, 0));
+                    let at = next_day.and_then(|d| tz.from_local_datetime(&d).earliest());
+                    t = at.and_then(|a| spec.next_from(&a));
+                }
+                Some(Exclusion::QuietHours) => {
+                    // To the end of the quiet range it falls in (today or tomorrow).
+                    let now = x.time();
+                    let end = config
+                        .quiet_hours
+                        .iter()
+                        .filter(|q| q.contains(now))
+                        .map(|q| q.end)
+                        .next();
+                    let at = end.and_then(|e| {
+                        let day = if e > now {
+                            x.date_naive()
+                        } else {
+                            x.date_naive().succ_opt()?
+                        };
+                        tz.from_local_datetime(&day.and_time(e)).earliest()
+                    });
+                    t = match at {
+                        Some(a) if a > x => spec.next_from(&a),
+                        _ => spec.next_after(&x),
+                    };
+                }
+            }
+        }
+    }
+    best
 }
 
 /// Something a programme meant to air but could not.
@@ -111,6 +207,9 @@ pub struct Shortfall {
     pub wanted: u32,
     pub found: u32,
     pub reason: String,
+    /// How many were left out to keep within `max_duration` (0: the category had none).
+    #[serde(skip)]
+    pub trimmed: u32,
 }
 
 /// A programme's running order at one airing.
@@ -236,6 +335,7 @@ pub fn running_order(
                         wanted: wanted.max(1),
                         found,
                         reason,
+                        trimmed,
                     });
                 }
             }
@@ -330,13 +430,49 @@ pub struct Overlap {
 /// `max_duration` (a point when it has none). A higher priority wins; at equal priority
 /// the one already on air does.
 pub fn overlaps(config: &Config, from: DateTime<Utc>, until: DateTime<Utc>) -> Vec<Overlap> {
-    let occ = occurrences(config, from, until);
+    overlaps_capped(config, from, until, usize::MAX)
+}
+
+/// [`overlaps`] over a bounded sample: at most `cap` firings per `when` expression, and the
+/// window ends where the first programme's sample does (so no programme is missing from
+/// its end).
+pub fn overlaps_capped(
+    config: &Config,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+    cap: usize,
+) -> Vec<Overlap> {
+    let mut end = until;
+    let mut occ: Vec<Occurrence> = vec![];
+    for i in 0..config.programmes.len() {
+        let f = firings_capped(config, i, from, until, cap);
+        if f.len() >= cap {
+            if let Some(last) = f.last() {
+                end = end.min(*last);
+            }
+        }
+        let p = &config.programmes[i];
+        occ.extend(
+            f.into_iter()
+                .filter(|t| exclusion(config, p, *t).is_none())
+                .map(|at| Occurrence { at, programme: i }),
+        );
+    }
+    occ.retain(|o| o.at <= end);
+    occ.sort_by_key(|o| {
+        (
+            o.at,
+            std::cmp::Reverse(config.programmes[o.programme].priority),
+            o.programme,
+        )
+    });
     let extent = |o: &Occurrence| {
         config.programmes[o.programme]
             .max_duration
             .unwrap_or(Duration::ZERO)
     };
     let mut out = Vec::new();
+    let mut pairs = std::collections::HashSet::new();
     for (i, a) in occ.iter().enumerate() {
         let a_end = a.at + chrono::Duration::from_std(extent(a)).unwrap_or_default();
         for b in &occ[i + 1..] {
@@ -351,6 +487,10 @@ pub fn overlaps(config: &Config, from: DateTime<Utc>, until: DateTime<Utc>) -> V
                 config.programmes[b.programme].priority,
             );
             let winner = if pb > pa { b.programme } else { a.programme };
+            // The first clash of each pair is enough to name it.
+            if !pairs.insert((a.programme, b.programme)) {
+                continue;
+            }
             out.push(Overlap {
                 first: *a,
                 second: *b,

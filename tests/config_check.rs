@@ -573,3 +573,94 @@ fn vietnamese_priority_aliases_are_accepted() {
     let out = s.run(&["check"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
+
+/// Notepad saves UTF-8 with a byte-order mark: it is read like any other file, and the
+/// positions of errors after it are right.
+#[test]
+fn a_byte_order_mark_is_not_an_error_and_positions_stay_right() {
+    let s = Site::new();
+    s.write_config(&format!("\u{feff}{BASE}"));
+    let out = s.run(&["check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    expect_error(
+        &format!("\u{feff}{}", base_with("30 5 * * *", "30 25 * * *")),
+        "8:11",
+        "hour",
+    );
+}
+
+/// A file in another encoding (Vietnamese in Windows-1258, say) is refused with the
+/// position of the first byte that is not UTF-8.
+#[test]
+fn a_file_that_is_not_utf8_gets_the_position_of_its_first_bad_byte() {
+    let s = Site::new();
+    let mut bytes = b"station:\n  name: \"\xD0ai x\xE3\"\n".to_vec();
+    bytes.extend_from_slice(b"categories:\n  a: {name: A}\n");
+    std::fs::write(s.config(), bytes).unwrap();
+    let out = s.run(&["check"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("schedule.yaml:2:10: error: the file is not UTF-8 text"),
+        "{err}"
+    );
+    assert!(err.contains("UTF-8"), "{err}");
+}
+
+#[test]
+fn an_empty_programme_list_warns_that_nothing_airs() {
+    let s = Site::new();
+    s.write_config("station:\n  name: \"Đài\"\ncategories:\n  a: {name: A}\nprogrammes: []\n");
+    let out = s.run(&["check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("schedule.yaml:5:13: warning: `programmes` is empty"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn emergency_every_zero_and_settle_zero_are_refused() {
+    expect_error(
+        &format!("{BASE}emergency:\n  category: cchc\n  repeat: 2\n  every: 0s\n"),
+        "15:10",
+        "`every: 0s`",
+    );
+    expect_error(
+        &base_with("categories:", "library:\n  settle: 0s\ncategories:"),
+        "4:11",
+        "`settle: 0s`",
+    );
+}
+
+/// Brackets nested without end (a hostile or broken file) are refused at once, at the
+/// bracket that goes too deep, not after seconds of parsing.
+#[test]
+fn deeply_nested_brackets_are_refused_with_their_position() {
+    let deep = format!("{BASE}extra: {}\n", "[".repeat(100_000));
+    expect_error(&deep, "12:72", "nested more than 64 deep");
+}
+
+/// Schedules whose starts are many (a programme every second, 2 000 programmes) still
+/// check: the schedule-wide checks look at a bounded sample of starts.
+#[test]
+fn a_programme_every_second_and_two_thousand_programmes_check() {
+    let s = Site::new();
+    s.write_config(&base_with("30 5 * * *", "* * * * * *"));
+    let out = s.run(&["check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut many =
+        String::from("station:\n  name: \"Đài\"\ncategories:\n  a: {name: A}\nprogrammes:\n");
+    for i in 0..2000 {
+        many.push_str(&format!(
+            "  - name: \"P{i}\"\n    when: \"{} {} * * *\"\n    segments: [{{category: a}}]\n",
+            i % 60,
+            i % 24
+        ));
+    }
+    s.write_config(&many);
+    let out = s.run(&["check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("2000 programmes"), "{}", stdout(&out));
+}

@@ -593,3 +593,112 @@ fn a_damaged_index_is_set_aside_and_rebuilt() {
         1
     );
 }
+
+fn mkfifo(p: &Path) {
+    let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0, "mkfifo");
+}
+
+/// Things that are not audio files (a pipe, a socket, broken and looping links, a link
+/// out of the audio folder) are listed with a reason and never opened; a folder named like
+/// a file is a folder; a link to a file inside the audio folder is that file.
+#[test]
+fn odd_things_in_a_hot_folder_are_shown_with_a_reason_and_never_opened() {
+    let (st, config) = setup();
+    let dir = st.path().join("audio/cchc");
+    mkfifo(&dir.join("ống.mp3"));
+    let _sock = std::os::unix::net::UnixListener::bind(dir.join("ổ cắm.mp3")).unwrap();
+    std::os::unix::fs::symlink(dir.join("không có.mp3"), dir.join("gãy.mp3")).unwrap();
+    std::os::unix::fs::symlink(dir.join("vòng.mp3"), dir.join("vòng.mp3")).unwrap();
+    let outside = st.path().join("ngoài.mp3");
+    std::fs::copy(fixture("voice.mp3"), &outside).unwrap();
+    std::os::unix::fs::symlink(&outside, dir.join("ra ngoài.mp3")).unwrap();
+    let real = put(&st, "cchc/thật.mp3", "voice.mp3");
+    std::os::unix::fs::symlink(&real, dir.join("liên kết.mp3")).unwrap();
+    put(&st, "cchc/thư mục.mp3/bên trong.mp3", "voice.mp3");
+    for p in [&real, &dir.join("thư mục.mp3/bên trong.mp3")] {
+        age(p);
+    }
+    // Finishes: nothing was opened in a way that blocks.
+    let lib = Library::snapshot(&config, Utc::now(), false);
+    let views = lib.views(Utc::now());
+    let reason = |id: &str| {
+        let v = view(&views, id);
+        assert_eq!(v.state, State::Rejected, "{v:?}");
+        v.reason.clone().unwrap()
+    };
+    assert!(reason("cchc/ống.mp3").contains("not a regular file"));
+    assert!(reason("cchc/ổ cắm.mp3").contains("not a regular file"));
+    assert!(reason("cchc/gãy.mp3").contains("leads nowhere"));
+    assert!(reason("cchc/vòng.mp3").contains("leads nowhere"));
+    assert!(reason("cchc/ra ngoài.mp3").contains("outside the audio folder"));
+    assert_eq!(view(&views, "cchc/thật.mp3").state, State::Ready);
+    assert_eq!(view(&views, "cchc/liên kết.mp3").state, State::Ready);
+    assert_eq!(
+        view(&views, "cchc/thư mục.mp3/bên trong.mp3").state,
+        State::Ready
+    );
+}
+
+/// A named pipe dropped into a watched folder must not stop the library: a file copied in
+/// afterwards (an emergency, say) still becomes airable.
+#[test]
+fn a_pipe_in_a_watched_folder_does_not_block_the_library() {
+    let (st, config) = setup();
+    let lib = live(&config);
+    mkfifo(&st.path().join("audio/khan-cap/ống.mp3"));
+    std::thread::sleep(Duration::from_millis(1500));
+    put(&st, "khan-cap/bão.mp3", "voice.mp3");
+    lib.wait_for("the file after the pipe", |l| l.ready("khan-cap/bão.mp3"));
+    let v = lib.svc.snapshot().views.clone();
+    let pipe = view(&v, "khan-cap/ống.mp3");
+    assert_eq!(pipe.state, State::Rejected);
+    drop(lib);
+}
+
+/// Two files whose names differ only in their Unicode spelling (NFD from a Mac, NFC from
+/// Windows) are two files: both are listed, neither hides the other.
+#[test]
+fn nfd_and_nfc_spellings_of_one_name_are_both_listed() {
+    let (st, config) = setup();
+    let nfc = "cchc/Bản tin.mp3";
+    let nfd = "cchc/Ba\u{309}n tin.mp3";
+    for n in [nfc, nfd] {
+        let p = put(&st, n, "voice.mp3");
+        age(&p);
+    }
+    let lib = Library::snapshot(&config, Utc::now(), false);
+    let views = lib.views(Utc::now());
+    assert_eq!(views.len(), 2, "{views:?}");
+    let states: Vec<State> = views.iter().map(|v| v.state).collect();
+    assert!(states.contains(&State::Ready), "{views:?}");
+    assert!(
+        views
+            .iter()
+            .any(|v| v.reason.as_deref().is_some_and(|r| r.contains("same name"))),
+        "{views:?}"
+    );
+}
+
+/// Files already there when the daemon starts (older than `settle`) are airable in the
+/// first snapshot, before any tick: a programme due in the first seconds finds them.
+#[test]
+fn files_older_than_settle_are_ready_at_the_first_snapshot() {
+    let (st, config) = setup();
+    let p = put(&st, "cchc/cũ.mp3", "voice.mp3");
+    age(&p);
+    let fresh = put(&st, "cchc/mới chép.mp3", "voice.mp3");
+    let lib = live(&config);
+    let snap = lib.svc.snapshot();
+    assert!(
+        snap.candidates.iter().any(|c| c.id == "cchc/cũ.mp3"),
+        "{:?}",
+        snap.views
+    );
+    assert!(
+        !snap.candidates.iter().any(|c| c.id == "cchc/mới chép.mp3"),
+        "a file written just now still settles"
+    );
+    let _ = fresh;
+}

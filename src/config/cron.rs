@@ -66,14 +66,23 @@ impl CronSpec {
                 hint: usage.into(),
             });
         }
-        if t.starts_with('@') {
-            if !NICKNAMES.contains(&t.to_ascii_lowercase().as_str()) {
-                return Err(CronProblem {
-                    message: format!("`{t}` is not a cron nickname loaxa knows"),
-                    hint: format!("use one of {} or {usage}", NICKNAMES.join(", ")),
-                });
+        if t.starts_with('@') && !NICKNAMES.contains(&t.to_ascii_lowercase().as_str()) {
+            return Err(CronProblem {
+                message: format!("`{t}` is not a cron nickname loaxa knows"),
+                hint: format!("use one of {} or {usage}", NICKNAMES.join(", ")),
+            });
+        }
+        // The common case parses once; only a refused expression is taken apart.
+        let err = match parser().parse(t) {
+            Ok(cron) => {
+                return Ok(CronSpec {
+                    text: t.to_string(),
+                    cron,
+                })
             }
-        } else {
+            Err(e) => e,
+        };
+        if !t.starts_with('@') {
             let fields: Vec<&str> = t.split_whitespace().collect();
             let names: &[(&str, &str)] = match fields.len() {
                 5 => &FIELDS[1..],
@@ -103,16 +112,12 @@ impl CronSpec {
                 }
             }
         }
-        let cron = parser().parse(t).map_err(|e| CronProblem {
+        Err(CronProblem {
             message: format!(
                 "`{t}` is not a valid cron expression ({})",
-                simplify(&e.to_string())
+                simplify(&err.to_string())
             ),
             hint: usage.into(),
-        })?;
-        Ok(CronSpec {
-            text: t.to_string(),
-            cron,
         })
     }
 

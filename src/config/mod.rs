@@ -282,9 +282,20 @@ fn lenient_path(path: &Path, key: &str) -> PathBuf {
 }
 
 /// Reads and validates a config file. Err holds every error found (and the warnings).
+/// A schedule.yaml this long is not one a person wrote: refused before parsing.
+pub const MAX_CONFIG_BYTES: usize = 1 << 20;
+/// Flow brackets nested deeper than this are refused before parsing (a hostile file must
+/// not make a reload take seconds).
+const MAX_NESTING: usize = 64;
+
 pub fn load(path: &Path) -> Result<Loaded, Diagnostics> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
+    let one = |pos: Pos, msg: String, hint: &str| {
+        Err(Diagnostics(vec![
+            Diagnostic::error(path, pos, msg).hint(hint)
+        ]))
+    };
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
         Err(e) => {
             let hint = if e.kind() == std::io::ErrorKind::NotFound {
                 "create one with `loaxa init DIR`, or name it with --config FILE or LOAXA_CONFIG"
@@ -299,11 +310,78 @@ pub fn load(path: &Path) -> Result<Loaded, Diagnostics> {
             .hint(hint)]));
         }
     };
+    if bytes.len() > MAX_CONFIG_BYTES {
+        return one(
+            Pos::START,
+            format!(
+                "the file is {} KiB; a schedule is a few KiB",
+                bytes.len() / 1024
+            ),
+            "check that this is the right file",
+        );
+    }
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let good = std::str::from_utf8(good).unwrap_or_default();
+            let line = good.matches('\n').count() + 1;
+            let col = good.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+            return one(
+                Pos { line, col },
+                "the file is not UTF-8 text (Vietnamese letters in another encoding?)".into(),
+                "save it as UTF-8: in Notepad, Save As → Encoding: UTF-8; or `iconv -f CP1258 -t UTF-8`",
+            );
+        }
+    };
     load_str(&text, path)
+}
+
+/// The first place flow brackets (`[`, `{`) nest deeper than [`MAX_NESTING`], if any.
+fn too_deep(text: &str) -> Option<Pos> {
+    let (mut depth, mut line, mut col) = (0usize, 1, 0);
+    let mut quote: Option<char> = None;
+    for c in text.chars() {
+        col += 1;
+        match (quote, c) {
+            (_, '\n') => {
+                line += 1;
+                col = 0;
+                if quote == Some('#') {
+                    quote = None;
+                }
+            }
+            (Some(q), c) if c == q && q != '#' => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '#') => quote = Some('#'),
+            (None, '[' | '{') => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some(Pos { line, col });
+                }
+            }
+            (None, ']' | '}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Validates config text as if it were read from `path`.
 pub fn load_str(text: &str, path: &Path) -> Result<Loaded, Diagnostics> {
+    // A byte-order mark (Windows Notepad writes one) is not part of the YAML.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if let Some(pos) = too_deep(text) {
+        return Err(Diagnostics(vec![Diagnostic::error(
+            path,
+            pos,
+            format!("brackets nested more than {MAX_NESTING} deep"),
+        )
+        .hint(
+            "a schedule needs a few levels; check for a runaway `[` or `{`",
+        )]));
+    }
     let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let mut cx = Cx {
         file: path.to_path_buf(),
@@ -812,8 +890,22 @@ impl Cx {
         let raw: RawLibrary = v
             .and_then(|v| self.read("library", "`library`", v))
             .unwrap_or_default();
+        let settle = match raw.settle.map(|d| d.0) {
+            Some(d) if d < Duration::from_secs(1) => {
+                self.error(
+                    self.loc.value("library.settle"),
+                    format!(
+                        "`settle: {}` would air files still being copied",
+                        format_duration(d)
+                    ),
+                    "write at least `1s` (the default is 3s)",
+                );
+                DEFAULT_SETTLE
+            }
+            d => d.unwrap_or(DEFAULT_SETTLE),
+        };
         LibrarySettings {
-            settle: raw.settle.map(|d| d.0).unwrap_or(DEFAULT_SETTLE),
+            settle,
             wait_for_loudness: raw.wait_for_loudness.unwrap_or(false),
         }
     }
@@ -924,8 +1016,21 @@ impl Cx {
     ) -> Vec<Programme> {
         let mut out: Vec<Programme> = Vec::new();
         let Some(v) = v else {
+            self.warn(
+                Pos::START,
+                "no `programmes`: the station airs nothing on its own (only emergencies and what the operator plays)",
+                "add programmes, e.g. `- name: \"Bản tin sáng\"` with `when:` and `segments:`",
+            );
             return out;
         };
+        if matches!(&v, Value::Sequence(l) if l.is_empty()) {
+            self.warn(
+                self.loc.value("programmes"),
+                "`programmes` is empty: the station airs nothing on its own (only emergencies and what the operator plays)",
+                "add programmes, e.g. `- name: \"Bản tin sáng\"` with `when:` and `segments:`",
+            );
+            return out;
+        }
         let Value::Sequence(items) = v else {
             self.error(
                 self.loc.value("programmes"),
@@ -1165,7 +1270,17 @@ impl Cx {
         Some(Emergency {
             category: raw.category,
             repeat: repeat.max(1),
-            every: raw.every.map(|d| d.0).unwrap_or(Duration::from_secs(300)),
+            every: match raw.every.map(|d| d.0) {
+                Some(d) if d.is_zero() => {
+                    self.error(
+                        self.loc.value("emergency.every"),
+                        "`every: 0s` would air the repeats on top of each other",
+                        "write the time between repeats, e.g. `every: 10m`",
+                    );
+                    Duration::from_secs(300)
+                }
+                d => d.unwrap_or(Duration::from_secs(300)),
+            },
             alert_tone,
             after: raw.after,
             pos: self.loc.value("emergency"),

@@ -3,9 +3,10 @@
 //! `{"cmd":"events"}` turns the connection into a stream of event lines instead.
 //! `loaxa status|play|skip|stop|reload|log --follow` are its clients.
 //!
-//! A client can never hurt the station: connections are capped, a request line is at most
-//! 64 KiB, an idle client is dropped after 10 s, and accept errors (no file descriptors
-//! left) back off instead of spinning.
+//! A client can never hurt the station: at most 256 connections are open at once (more are
+//! answered `busy` and closed at once), a request line is at most 64 KiB, a client that has
+//! not sent its line within 2 s is dropped, and accept errors (no file descriptors left)
+//! back off instead of spinning.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
@@ -20,10 +21,10 @@ use super::{Code, Command, Error, Event, Handle, Origin, Outcome};
 pub const SOCKET: &str = "control.sock";
 /// The longest request line taken.
 const MAX_LINE: usize = 64 * 1024;
-/// Connections served at once; more wait in the kernel's backlog.
-const MAX_CONNECTIONS: usize = 32;
-/// A client that sends nothing for this long is dropped.
-const IDLE: Duration = Duration::from_secs(10);
+/// Connections open at once; more are answered `busy` and closed.
+const MAX_CONNECTIONS: usize = 256;
+/// A client sends its request line at once; one silent this long is dropped.
+const IDLE: Duration = Duration::from_secs(2);
 
 pub fn socket_path(state: &Path) -> PathBuf {
     state.join(SOCKET)
@@ -140,11 +141,9 @@ pub fn bind(state: &Path) -> std::io::Result<tokio::net::UnixListener> {
 
 /// Serves the socket over `handle` until the task is dropped.
 pub async fn serve(listener: tokio::net::UnixListener, handle: Handle) {
-    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let open = Arc::new(AtomicUsize::new(0));
     loop {
-        let Ok(permit) = slots.clone().acquire_owned().await else {
-            return;
-        };
         let stream = match listener.accept().await {
             Ok((s, _)) => s,
             Err(e) => {
@@ -154,10 +153,25 @@ pub async fn serve(listener: tokio::net::UnixListener, handle: Handle) {
                 continue;
             }
         };
-        let handle = handle.clone();
+        if open.load(Ordering::Relaxed) >= MAX_CONNECTIONS {
+            tokio::spawn(async move {
+                use tokio::io::AsyncWriteExt;
+                let mut s = stream;
+                let busy = Reply::of(Err(Error::new(
+                    Code::Busy,
+                    "too many clients are connected; try again in a moment",
+                )));
+                let mut line = serde_json::to_string(&busy).unwrap_or_default();
+                line.push('\n');
+                let _ = tokio::time::timeout(IDLE, s.write_all(line.as_bytes())).await;
+            });
+            continue;
+        }
+        open.fetch_add(1, Ordering::Relaxed);
+        let (handle, open) = (handle.clone(), open.clone());
         tokio::spawn(async move {
-            let _permit = permit;
             connection(stream, handle).await;
+            open.fetch_sub(1, Ordering::Relaxed);
         });
     }
 }

@@ -251,17 +251,23 @@ impl Library {
     /// Walks every category folder; new and changed files start settling, vanished ones
     /// go. Files the cache knows unchanged are known at once.
     pub fn scan(&mut self, now: DateTime<Utc>) -> Vec<Change> {
-        let mut found: Vec<(PathBuf, std::fs::Metadata)> = vec![];
+        let mut found = vec![];
+        let mut dirs = std::collections::HashSet::new();
         for c in &self.cats {
-            walk(&c.folder, &mut found);
+            walk(&c.folder, &self.audio, &mut found, &mut dirs);
         }
+        // A file spelled in NFC takes the NFC id; a twin in another spelling gets its own.
+        found.sort_by_cached_key(|f| {
+            let p = match f {
+                Found::File(p, _) | Found::Odd(p, _) => p,
+            };
+            let raw = p.to_string_lossy();
+            nfc(&raw) != raw
+        });
         let mut seen = std::collections::HashSet::new();
         let mut changes = vec![];
-        for (path, md) in found {
-            let id = rel_id(&self.audio, &path);
-            if seen.insert(id.clone()) {
-                changes.extend(self.observe(id, path, &md, now));
-            }
+        for f in found {
+            changes.extend(self.found(f, now, &mut seen));
         }
         let gone: Vec<String> = self
             .entries
@@ -273,6 +279,72 @@ impl Library {
             changes.extend(self.forget(&id));
         }
         changes
+    }
+
+    /// Records one thing a walk found; `seen` holds the ids taken so far, so two files whose
+    /// names differ only in their Unicode spelling (NFC and NFD) are both shown.
+    fn found(
+        &mut self,
+        f: Found,
+        now: DateTime<Utc>,
+        seen: &mut std::collections::HashSet<String>,
+    ) -> Vec<Change> {
+        let (path, odd) = match f {
+            Found::File(p, md) => (p, Err(md)),
+            Found::Odd(p, r) => (p, Ok(r)),
+        };
+        let id = rel_id(&self.audio, &path);
+        if !seen.insert(id.clone()) {
+            // Its NFC spelling is another file's: keep it visible under its own bytes.
+            let raw = path
+                .strip_prefix(&self.audio)
+                .unwrap_or(&path)
+                .to_string_lossy()
+                .into_owned();
+            if seen.insert(raw.clone()) {
+                let r = Rejection::new(
+                    "same_name",
+                    format!("another file here has the same name written differently ({id}); rename one of them"),
+                );
+                return self.observe_odd(raw, path, r, now);
+            }
+            return vec![];
+        }
+        match odd {
+            Ok(r) => self.observe_odd(id, path, r, now),
+            Err(md) => self.observe(id, path, &md, now),
+        }
+    }
+
+    /// Records something that can never air, with why (logged once, until it changes).
+    fn observe_odd(
+        &mut self,
+        id: String,
+        path: PathBuf,
+        r: Rejection,
+        now: DateTime<Utc>,
+    ) -> Vec<Change> {
+        let Some(cat) = self.category_of(&path).map(|c| c.key.clone()) else {
+            return vec![];
+        };
+        if let Some(e) = self.entries.get(&id) {
+            if matches!(&e.stage, Stage::Rejected(old) if *old == r) {
+                return vec![];
+            }
+        }
+        self.entries.insert(
+            id.clone(),
+            Entry {
+                path,
+                category: cat,
+                size: 0,
+                mtime_ns: 0,
+                since: now,
+                arrived: now,
+                stage: Stage::Rejected(r),
+            },
+        );
+        self.judge_change(&id)
     }
 
     /// Records what the file system shows for one file.
@@ -288,7 +360,7 @@ impl Library {
         };
         let (size, mt) = (md.len(), mtime_ns(md));
         if let Some(e) = self.entries.get_mut(&id) {
-            if e.size == size && e.mtime_ns == mt && e.category == cat {
+            if e.size == size && e.mtime_ns == mt && e.category == cat && e.path == path {
                 return vec![];
             }
             // Changed: settle again, keep its arrival until the content proves new.
@@ -364,22 +436,43 @@ impl Library {
         if lower.ends_with(".yaml") || lower.ends_with(".yml") {
             return self.sidecar_changed(path);
         }
-        match std::fs::metadata(path) {
-            Ok(md) if md.is_dir() => {
-                let mut found = vec![];
-                walk(path, &mut found);
+        match node(path, &self.audio) {
+            Some(Node::Dir) => {
+                // Readable again, perhaps: the walk says what it is now.
+                let dir_id = rel_id(&self.audio, path);
                 let mut ch = vec![];
-                for (p, md) in found {
-                    let id = rel_id(&self.audio, &p);
-                    ch.extend(self.observe(id, p, &md, now));
+                if self.entries.get(&dir_id).is_some_and(|e| {
+                    e.size == 0
+                        && matches!(&e.stage, Stage::Rejected(r) if r.code == "unreadable_folder")
+                }) {
+                    ch.extend(self.forget(&dir_id));
+                }
+                let mut found = vec![];
+                walk(path, &self.audio, &mut found, &mut Default::default());
+                let mut seen: std::collections::HashSet<String> = Default::default();
+                for f in found {
+                    ch.extend(self.found(f, now, &mut seen));
                 }
                 ch
             }
-            Ok(md) if !meta::ignored(&name) => {
-                self.observe(rel_id(&self.audio, path), path.to_path_buf(), &md, now)
+            Some(Node::File(md)) if !meta::ignored(&name) => {
+                let id = rel_id(&self.audio, path);
+                let twin = self
+                    .entries
+                    .get(&id)
+                    .is_some_and(|e| e.path != path && e.path.exists());
+                let mut seen = std::collections::HashSet::new();
+                if twin {
+                    // Another file already has this name in its NFC spelling.
+                    seen.insert(id);
+                }
+                self.found(Found::File(path.to_path_buf(), md), now, &mut seen)
             }
-            Ok(_) => vec![],
-            Err(_) => {
+            Some(Node::Odd(r)) if !meta::ignored(&name) => {
+                self.observe_odd(rel_id(&self.audio, path), path.to_path_buf(), r, now)
+            }
+            Some(_) => vec![],
+            None => {
                 // Gone: the file, or a folder and everything under it.
                 let id = rel_id(&self.audio, path);
                 let prefix = format!("{id}/");
@@ -451,6 +544,21 @@ impl Library {
                 .ok_or_else(|| format!("{id} cannot air")),
         };
         (item, changes)
+    }
+
+    /// Files unchanged for longer than `settle` already when first seen were complete
+    /// before we looked (a restart, a reboot): they need not wait, and are probed now.
+    pub fn settle_old(&mut self, now: DateTime<Utc>) -> Vec<Change> {
+        let settle = chrono::Duration::from_std(self.settle).unwrap_or_default();
+        let wall = Utc::now();
+        let old: Vec<String> = self
+            .entries
+            .iter()
+            .filter(|(_, e)| matches!(e.stage, Stage::Settling))
+            .filter(|(_, e)| wall - DateTime::<Utc>::from_timestamp_nanos(e.mtime_ns) >= settle)
+            .map(|(k, _)| k.clone())
+            .collect();
+        self.probe(old, now)
     }
 
     /// Whether any file is still settling (the caller should tick soon).
@@ -916,19 +1024,7 @@ impl Library {
     pub fn snapshot(config: &Config, now: DateTime<Utc>, analyse: bool) -> Library {
         let mut lib = Library::open(config);
         lib.scan(now);
-        let settle = chrono::Duration::from_std(lib.settle).unwrap_or_default();
-        let wall = Utc::now();
-        let old: Vec<String> = lib
-            .entries
-            .iter()
-            .filter(|(_, e)| matches!(e.stage, Stage::Settling))
-            .filter(|(_, e)| {
-                let mt = DateTime::<Utc>::from_timestamp_nanos(e.mtime_ns);
-                wall - mt >= settle
-            })
-            .map(|(k, _)| k.clone())
-            .collect();
-        lib.probe(old, now);
+        lib.settle_old(now);
         if analyse {
             let jobs = lib.analysis_jobs();
             let results = parallel(&jobs, |j| probe::analyse(&j.path));
@@ -968,7 +1064,7 @@ fn read_meta(path: &Path, tz: Tz) -> Result<Option<ReadSidecar>, String> {
 /// BLAKE3 of the file's bytes: the content's identity in the airtime log.
 pub fn hash_file(path: &Path) -> std::io::Result<String> {
     let mut h = blake3::Hasher::new();
-    h.update_reader(std::fs::File::open(path)?)?;
+    h.update_reader(crate::media::open_file(path)?)?;
     Ok(h.finalize().to_hex().to_string())
 }
 
@@ -994,9 +1090,94 @@ fn parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R>
     })
 }
 
-fn walk(dir: &Path, out: &mut Vec<(PathBuf, std::fs::Metadata)>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
+/// What a walk of the hot folders found.
+enum Found {
+    File(PathBuf, std::fs::Metadata),
+    /// Something that is not an airable file (a pipe, a broken link, a folder that cannot
+    /// be read…), with why. Never opened.
+    Odd(PathBuf, Rejection),
+}
+
+/// What a path is, without opening it (a named pipe blocks whoever opens it).
+enum Node {
+    File(std::fs::Metadata),
+    Dir,
+    Odd(Rejection),
+}
+
+/// Classifies `path`; None when it is gone. Links are followed only inside `root`.
+fn node(path: &Path, root: &Path) -> Option<Node> {
+    let lmd = std::fs::symlink_metadata(path).ok()?;
+    let md = if lmd.file_type().is_symlink() {
+        let target =
+            match std::fs::canonicalize(path) {
+                Ok(t) => t,
+                Err(e) => return Some(Node::Odd(Rejection::new(
+                    "broken_link",
+                    format!(
+                        "a link that leads nowhere ({e}); remove it, or put the file itself here"
+                    ),
+                ))),
+            };
+        let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+        if !target.starts_with(&root) {
+            return Some(Node::Odd(Rejection::new(
+                "link_outside",
+                format!(
+                    "a link to {}, outside the audio folder; copy the file itself here",
+                    target.display()
+                ),
+            )));
+        }
+        match std::fs::metadata(path) {
+            Ok(m) => m,
+            Err(e) => {
+                return Some(Node::Odd(Rejection::new(
+                    "broken_link",
+                    format!("a link that cannot be followed ({e})"),
+                )))
+            }
+        }
+    } else {
+        lmd
+    };
+    Some(if md.is_dir() {
+        Node::Dir
+    } else if md.is_file() {
+        Node::File(md)
+    } else {
+        Node::Odd(Rejection::new(
+            "not_a_file",
+            "not a regular file (a pipe, a socket or a device); loaxa never opens it — remove it",
+        ))
+    })
+}
+
+/// Everything under `dir`: files, odd things and unreadable folders. `seen` holds the
+/// folders already walked, so a link back up cannot loop.
+fn walk(
+    dir: &Path,
+    root: &Path,
+    out: &mut Vec<Found>,
+    seen: &mut std::collections::HashSet<PathBuf>,
+) {
+    let real = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    if !seen.insert(real) {
         return;
+    }
+    let rd = match std::fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+        Err(e) => {
+            out.push(Found::Odd(
+                dir.to_path_buf(),
+                Rejection::new(
+                    "unreadable_folder",
+                    format!("this folder cannot be read ({e}); give the `loaxa` user read access: `chmod -R g+rX` and `chgrp -R loaxa`"),
+                ),
+            ));
+            return;
+        }
     };
     for e in rd.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
@@ -1004,9 +1185,10 @@ fn walk(dir: &Path, out: &mut Vec<(PathBuf, std::fs::Metadata)>) {
             continue;
         }
         let path = e.path();
-        match std::fs::metadata(&path) {
-            Ok(md) if md.is_dir() => walk(&path, out),
-            Ok(md) if md.is_file() && !meta::ignored(&name) => out.push((path, md)),
+        match node(&path, root) {
+            Some(Node::Dir) => walk(&path, root, out, seen),
+            Some(Node::File(md)) if !meta::ignored(&name) => out.push(Found::File(path, md)),
+            Some(Node::Odd(r)) if !meta::ignored(&name) => out.push(Found::Odd(path, r)),
             _ => {}
         }
     }

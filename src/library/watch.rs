@@ -98,6 +98,9 @@ impl Service {
         let watcher = watch(&lib, &tx);
         let now = clock.now();
         lib.scan(now);
+        // What was there before the start is airable at once: a catch-up or a programme
+        // due in the first seconds must find it.
+        lib.settle_old(now);
         lib.tick(now);
         let snapshot = Arc::new(Mutex::new(Arc::new(Snapshot::of(&lib, now))));
         let shared = snapshot.clone();
@@ -176,14 +179,35 @@ fn watch(lib: &Library, tx: &mpsc::Sender<Msg>) -> Option<Watcher> {
         }
     };
     let dir = lib.audio_dir().to_path_buf();
-    if let Err(e) = d.watch(&dir, RecursiveMode::Recursive) {
+    if let Err(e) = d.watch(&dir, RecursiveMode::NonRecursive) {
         tracing::warn!(
             "library: cannot watch {} ({e}); checking it every {}s instead",
             dir.display(),
             RESCAN.as_secs()
         );
+        return Some(d);
     }
+    add_watches(&mut d, &dir);
     Some(d)
+}
+
+/// Watches every readable folder under `dir`, each on its own: a recursive watch fails
+/// whole when one sub-folder cannot be read, and one folder must not turn off watching for
+/// all the others. A folder that cannot be read is reported by the library's scan.
+fn add_watches(w: &mut Watcher, dir: &std::path::Path) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+        if !is_dir || e.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let p = e.path();
+        if w.watch(&p, RecursiveMode::NonRecursive).is_ok() {
+            add_watches(w, &p);
+        }
+    }
 }
 
 fn run(
@@ -250,6 +274,13 @@ fn run(
                     }
                 }
                 let now = clock.now();
+                if let Some(w) = watcher.as_mut() {
+                    for p in paths.iter().filter(|p| p.is_dir()) {
+                        if w.watch(p, RecursiveMode::NonRecursive).is_ok() {
+                            add_watches(w, p);
+                        }
+                    }
+                }
                 if rescan {
                     changes.extend(lib.scan(now));
                 }
@@ -284,6 +315,10 @@ fn run(
         let now = clock.now();
         if last_scan.elapsed() >= RESCAN {
             last_scan = std::time::Instant::now();
+            // A folder that became readable is watched from now on.
+            if let Some(w) = watcher.as_mut() {
+                add_watches(w, lib.audio_dir());
+            }
             changes.extend(lib.scan(now));
             dirty = true;
         }

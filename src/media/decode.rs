@@ -19,7 +19,8 @@ use symphonia::core::formats::{FormatReader, SeekMode, SeekTo};
 
 /// Opens a decoder for a file: seekable, with its length, so m4a and ogg decode fully.
 pub fn open(path: &Path) -> Result<Decoder<File>, String> {
-    let f = File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let f = crate::media::open_file(path)
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     let len = f.metadata().map(|m| m.len()).unwrap_or(0);
     let mut b = Decoder::builder()
         .with_data(f)

@@ -7,6 +7,24 @@ pub mod probe;
 
 use std::path::{Path, PathBuf};
 
+/// Opens an audio file for reading, never blocking: a named pipe or a device dropped into a
+/// hot folder would make a plain `open` wait for ever. Anything but a regular file is
+/// refused.
+pub fn open_file(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    if !f.metadata()?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    Ok(f)
+}
+
 /// Where an entry's sound comes from. A file today; network streams and live inputs are
 /// further kinds of the same thing, read by the same playout.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

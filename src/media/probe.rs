@@ -4,7 +4,6 @@
 //! Files are opened as seekable `File`s with their length known: through a plain reader
 //! m4a does not decode and ogg reports no duration.
 
-use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 use std::time::Duration;
@@ -75,7 +74,7 @@ pub(crate) struct Opened {
 /// to the frame count the header states; that count is an estimate for MP3s without a
 /// Xing header, so the full analysis reads untrimmed and subtracts what the header knows.
 pub(crate) fn open(path: &Path, gapless: bool) -> Result<Opened, Rejection> {
-    let file = File::open(path)
+    let file = super::open_file(path)
         .map_err(|e| Rejection::new("unreadable", format!("cannot open the file: {e}")))?;
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
     if len == 0 {
@@ -158,7 +157,7 @@ fn is_opus(path: &Path) -> bool {
         return true;
     }
     let mut head = [0u8; 64];
-    let n = File::open(path)
+    let n = super::open_file(path)
         .and_then(|mut f| f.read(&mut head))
         .unwrap_or(0);
     head[..n].starts_with(b"OggS") && head[..n].windows(8).any(|w| w == b"OpusHead")

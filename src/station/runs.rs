@@ -122,6 +122,7 @@ impl Station {
                     wanted: s.wanted,
                     found: s.found,
                     reason: s.reason,
+                    trimmed: s.trimmed,
                 },
             });
         }
@@ -381,7 +382,9 @@ impl Station {
         }
         if !self.runs.waiting.is_empty() {
             let w = self.runs.waiting.remove(0);
-            self.cue(w.meta, w.entries, soon, false, &mut acts);
+            // Never before its own second, when the one it waited for ended just before.
+            let at = w.meta.scheduled_at.map_or(soon, |s| s.max(soon));
+            self.cue(w.meta, w.entries, at, false, &mut acts);
         } else if !self.runs.queue.is_empty() {
             let (m, e) = self.runs.queue.remove(0);
             self.cue(m, e, soon, false, &mut acts);

@@ -30,6 +30,8 @@ pub enum Why {
         wanted: u32,
         found: u32,
         reason: String,
+        /// How many were left out to keep within `max_duration` (0: none were valid).
+        trimmed: u32,
     },
     Preempted {
         by: String,
@@ -70,6 +72,7 @@ impl std::fmt::Display for Why {
                 wanted,
                 found,
                 reason,
+                ..
             } => write!(
                 f,
                 "category `{category}`: {found} of {wanted} item(s) — {reason}"
