@@ -71,6 +71,8 @@ struct Daemon {
     /// The last error the daemon logged to the airtime log's events (shown in `status` when
     /// the station has none of its own); kept here, not read back on every wake-up.
     last_error: Option<String>,
+    /// What the station owes, as last written (to write only changes).
+    last_saved: String,
     /// Reloads started and applied: a slow one never overrides a newer one.
     reloads: (u64, u64),
     /// `--demo`: air the first programme once the library has settled (or by this time).
@@ -175,7 +177,26 @@ async fn run_async(opts: Options) -> i32 {
     let history = match &store {
         Some(s) => {
             let last_seen = s.last_seen().ok().flatten();
+            // What a crash or a power cut left owed; a state this loaxa cannot read is
+            // dropped with a warning (the rows are safe in the log).
+            let saved = match s.load_state() {
+                Ok(Some((_, text))) => match serde_json::from_str::<crate::station::Saved>(&text) {
+                    Ok(saved) => Some(saved).filter(|x| !x.is_empty()),
+                    Err(e) => {
+                        tracing::warn!(
+                            "the saved station state cannot be read ({e}); not resuming"
+                        );
+                        None
+                    }
+                },
+                Ok(None) => None,
+                Err(e) => {
+                    tracing::warn!("{e}");
+                    None
+                }
+            };
             History {
+                saved,
                 last_aired: s.last_aired().unwrap_or_default(),
                 last_seen,
                 logged: last_seen
@@ -232,6 +253,7 @@ async fn run_async(opts: Options) -> i32 {
         started: now,
         reload_at: None,
         reloads: (0, 0),
+        last_saved: String::new(),
         last_error,
         demo_by: opts.demo.then(|| Instant::now() + Duration::from_secs(10)),
     };
@@ -258,6 +280,7 @@ async fn run_async(opts: Options) -> i32 {
         let now = Utc::now();
         d.pump(now);
         d.housekeeping(now);
+        d.persist(now, false);
         let status = d.status(now);
         let line = status.line();
         if line != last_line {
@@ -335,6 +358,7 @@ async fn run_async(opts: Options) -> i32 {
                 d.pump(now);
                 tracing::debug!("command from {} via {}: {:?}", req.origin.who, req.origin.via, req.command);
                 d.command(req.command, req.reply, now);
+                d.persist(Utc::now(), false);
             }
             m = rx.recv() => match m {
                 None => {}
@@ -384,6 +408,8 @@ impl Daemon {
         if self.last_heartbeat.elapsed() >= airtime::HEARTBEAT {
             self.last_heartbeat = Instant::now();
             self.driver.heartbeat(now);
+            // How far the item on air has played, for a restart after a power cut.
+            self.persist(now, true);
         }
         if let Some(by) = self.demo_by {
             if !self.snapshot.counts.contains_key("settling") || Instant::now() >= by {
@@ -396,6 +422,25 @@ impl Daemon {
         if self.reload_at.is_some_and(|t| Instant::now() >= t) {
             self.reload_at = None;
             self.reload(None);
+        }
+    }
+
+    /// Writes down what the station owes when it changed (or, with `progress`, also how
+    /// far the item on air has played), so a restart after a crash takes it up again.
+    fn persist(&mut self, now: DateTime<Utc>, progress: bool) {
+        if !self.driver.take_dirty() && !progress {
+            return;
+        }
+        let saved = self.driver.station.saved(now);
+        let text = serde_json::to_string(&saved).unwrap_or_default();
+        if text == self.last_saved {
+            return;
+        }
+        if let Some(s) = self.driver.store() {
+            match s.save_state(now, &text) {
+                Ok(()) => self.last_saved = text,
+                Err(e) => tracing::error!("{e} — a restart may not resume what is on air"),
+            }
         }
     }
 
@@ -625,6 +670,8 @@ impl Daemon {
     fn shutdown(&mut self, why: &str) -> i32 {
         let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
         let now = Utc::now();
+        // What is on air is owed to the next start (a restart within catch_up continues it).
+        self.persist(now, true);
         if let Err(e) = self.driver.shutdown(now, why) {
             tracing::error!("{e} — this airing is not fully logged");
         }

@@ -22,6 +22,8 @@ pub struct Driver<P: Player> {
     /// Write one line per action to the technician's log (the daemon does; a simulated
     /// month would flood it).
     log: bool,
+    /// The station acted since the last [`Driver::take_dirty`].
+    dirty: bool,
 }
 
 impl<P: Player> Driver<P> {
@@ -39,7 +41,13 @@ impl<P: Player> Driver<P> {
             journal: Journal::default(),
             publish,
             log,
+            dirty: false,
         }
+    }
+
+    /// Whether the station acted since the last call (what it owes may have changed).
+    pub fn take_dirty(&mut self) -> bool {
+        std::mem::take(&mut self.dirty)
     }
 
     pub fn store(&self) -> Option<&Store> {
@@ -62,6 +70,7 @@ impl<P: Player> Driver<P> {
     /// returned.
     pub fn exec(&mut self, acts: Vec<Action>) -> Result<(), airtime::Error> {
         let mut result = Ok(());
+        self.dirty |= !acts.is_empty();
         for a in acts {
             if self.log {
                 log_action(&a);
@@ -116,7 +125,10 @@ impl<P: Player> Driver<P> {
                 played,
                 reason,
             } => {
-                let reason = reason.as_ref().map(|w| w.to_string());
+                let texts = reason
+                    .as_ref()
+                    .map(|w| (w.to_string(), crate::i18n::vi::why(w)));
+                let reason = texts.as_ref().map(|t| t.0.clone());
                 let (row, airing) = match &self.store {
                     Some(s) => match self.journal.finish(
                         s,
@@ -124,7 +136,7 @@ impl<P: Player> Driver<P> {
                         *status,
                         *at,
                         *played,
-                        reason.as_deref(),
+                        texts.as_ref().map(|(en, vi)| (en.as_str(), vi.as_str())),
                     )? {
                         Some((row, airing)) => (Some(row), airing),
                         None => return Ok(()),
@@ -147,9 +159,10 @@ impl<P: Player> Driver<P> {
                 status,
                 reason,
             } => {
+                let vi = crate::i18n::vi::why(reason);
                 let reason = reason.to_string();
                 let row = match &self.store {
-                    Some(s) => Some(s.record(airing, *status, &reason)?),
+                    Some(s) => Some(s.record_vi(airing, *status, &reason, &vi)?),
                     None => None,
                 };
                 (self.publish)(&Event::Recorded {

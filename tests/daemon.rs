@@ -396,3 +396,49 @@ fn the_socket_answers_with_typed_outcomes_and_stable_error_codes() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing is on air"));
     stop(d);
 }
+
+/// `kill -9` in the middle of a programme, then a start within catch_up: the programme
+/// goes on from the item that was cut (restart_item, the default), and every item ends
+/// with a row that says what happened.
+#[test]
+fn a_programme_cut_by_kill_9_continues_when_the_daemon_is_back() {
+    let st = station(&second_after(6));
+    let a = st.path().join("audio/tin");
+    tone(&a.join("2026-01-03 mot.wav"), 440.0, 3.0, 0.5, 0.0);
+    tone(&a.join("2026-01-02 hai.wav"), 550.0, 3.0, 0.5, 0.0);
+    tone(&a.join("2026-01-01 ba.wav"), 660.0, 3.0, 0.5, 0.0);
+    let mut d = spawn(&st, &[]);
+    wait_rows(&st, "the second item on air", |r| {
+        r.iter().any(|x| x.title.as_deref() == Some("hai"))
+    });
+    std::thread::sleep(Duration::from_millis(1000));
+    d.kill().unwrap();
+    let _ = d.wait();
+    let d = spawn(&st, &[]);
+    wait_rows(&st, "the programme finished", |r| {
+        r.iter()
+            .any(|x| x.title.as_deref() == Some("ba") && x.status == Status::Completed)
+    });
+    let log = stop(d);
+    let r = rows(&st);
+    let got: Vec<(String, Status)> = r
+        .iter()
+        .map(|x| (x.title.clone().unwrap_or_default(), x.status))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("mot".to_string(), Status::Completed),
+            ("hai".to_string(), Status::Interrupted),
+            ("hai".to_string(), Status::Completed),
+            ("ba".to_string(), Status::Completed),
+        ],
+        "{r:#?}\n{log}"
+    );
+    assert_eq!(r[1].reason.as_deref(), Some("daemon stopped unexpectedly"));
+    assert_eq!(
+        r[2].scheduled_at, r[0].scheduled_at,
+        "the same programme slot"
+    );
+    assert!(log.contains("where the stop cut it"), "{log}");
+}

@@ -675,3 +675,56 @@ fn a_retry_after_a_lost_device_resumes_from_the_item_that_failed() {
     assert_eq!(retry.len(), 1, "retried after 5 s");
     assert_eq!(names(&retry[0]), [first[0].clone(), first[2].clone()]);
 }
+
+/// What the commune reads is Vietnamese: the reasons the station wrote into the log appear
+/// in Vietnamese in the monthly report (the English text stays for the technician).
+#[test]
+fn the_report_gives_the_stations_reasons_in_vietnamese() {
+    let (d, c, items) = station(
+        r#"  - name: "Sáng"
+    when: "0 6 * * *"
+    segments:
+      - jingle: nhac-hieu/a.wav
+      - category: dvc
+      - category: tin"#,
+        "",
+        &[("tin/2026-01-01 a.wav", 10.0)],
+    );
+    let mut s = sim(&d, &c, &items, History::default(), local(1, 5, 59, 0));
+    s.run_until(local(1, 6, 5, 0), true).unwrap();
+    let r = rows(&s);
+    assert_eq!(
+        r[0].reason.as_deref(),
+        Some("category `dvc`: 0 of 1 item(s) — no valid item in the category")
+    );
+    assert_eq!(
+        r[0].reason_vi.as_deref(),
+        Some("chuyên mục «dvc»: có 0/1 bài — chuyên mục không có bài còn hiệu lực")
+    );
+    drop(s);
+    let out = d.run(&[
+        "report",
+        "--db",
+        d.path().join("sim.db").to_str().unwrap(),
+        "--month",
+        "2026-12",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let problems = v["problems"].as_array().unwrap();
+    assert!(
+        problems.iter().any(|p| p["reason"]
+            .as_str()
+            .unwrap()
+            .contains("chuyên mục không có bài còn hiệu lực")),
+        "{problems:#?}"
+    );
+    assert!(
+        !problems
+            .iter()
+            .any(|p| p["reason"].as_str().unwrap().contains("no valid item")),
+        "{problems:#?}"
+    );
+}

@@ -175,7 +175,15 @@ fn text_columns(a: &Airing, config: &Config, lang: Lang) -> [(usize, String); 9]
         (6, a.item_path.clone().unwrap_or_default()),
         (7, a.content_hash.clone().unwrap_or_default()),
         (13, pick(a.status.vi(), a.status.as_str())),
-        (14, a.reason.clone().unwrap_or_default()),
+        (
+            14,
+            match lang {
+                Lang::Vi => a.reason_for_people(),
+                _ => a.reason.as_deref(),
+            }
+            .unwrap_or_default()
+            .to_string(),
+        ),
     ]
 }
 
@@ -211,6 +219,7 @@ pub struct JsonRow<'a> {
     played_ms: Option<u64>,
     status: &'static str,
     reason: Option<&'a str>,
+    reason_vi: Option<&'a str>,
 }
 
 impl<'a> JsonRow<'a> {
@@ -232,6 +241,7 @@ impl<'a> JsonRow<'a> {
             played_ms: a.played.map(|d| d.as_millis() as u64),
             status: a.status.as_str(),
             reason: a.reason.as_deref(),
+            reason_vi: a.reason_vi.as_deref(),
         }
     }
 }

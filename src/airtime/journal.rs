@@ -46,7 +46,8 @@ impl Journal {
         Ok(row)
     }
 
-    /// Closes the row of an item that left the air; Ok(None) if it had none open.
+    /// Closes the row of an item that left the air (the reason in English and Vietnamese);
+    /// Ok(None) if it had none open.
     pub fn finish(
         &mut self,
         store: &Store,
@@ -54,11 +55,12 @@ impl Journal {
         status: Status,
         at: DateTime<Utc>,
         played: Duration,
-        reason: Option<&str>,
+        reason: Option<(&str, &str)>,
     ) -> Result<Option<(i64, NewAiring)>> {
         match self.open.remove(&(run, item)) {
             Some(o) => {
-                store.finish(o.row, status, at, played, reason)?;
+                let (en, vi) = (reason.map(|r| r.0), reason.map(|r| r.1));
+                store.finish_vi(o.row, status, at, played, en, vi)?;
                 Ok(Some((o.row, o.airing)))
             }
             None => Ok(None),

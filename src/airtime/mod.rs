@@ -149,9 +149,16 @@ pub struct Airing {
     pub played: Option<Duration>,
     pub status: Status,
     pub reason: Option<String>,
+    /// The reason in Vietnamese, where the station wrote one.
+    pub reason_vi: Option<String>,
 }
 
 impl Airing {
+    /// The reason a person reads: Vietnamese when there is one.
+    pub fn reason_for_people(&self) -> Option<&str> {
+        self.reason_vi.as_deref().or(self.reason.as_deref())
+    }
+
     /// The instant the airing belongs to: when it started, else when it was due.
     pub fn at(&self) -> Option<DateTime<Utc>> {
         self.started_at.or(self.scheduled_at)
@@ -195,7 +202,21 @@ const MIGRATIONS: &[&str] = &[
         level TEXT NOT NULL,
         message TEXT NOT NULL
     );",
+    // 3: the reason in Vietnamese beside the technician's English one (the report and the
+    // console show it), and what the station had cued and owed when it last wrote (so a
+    // restart after a crash or a power cut resumes it).
+    "ALTER TABLE airings ADD COLUMN reason_vi TEXT;
+    CREATE TABLE station_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        at INTEGER NOT NULL,
+        state TEXT NOT NULL
+    );",
 ];
+
+/// The reason of an airing a crash or a power cut cut short, closed at the next start.
+pub const STOPPED_UNEXPECTEDLY: &str = "daemon stopped unexpectedly";
+/// The same, for the people who read the report.
+pub const STOPPED_UNEXPECTEDLY_VI: &str = "phần mềm dừng đột ngột (mất điện hoặc lỗi máy)";
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -328,12 +349,23 @@ impl Store {
 
     /// Writes an airing that starts now (`playing`); returns its id.
     pub fn start(&self, a: &NewAiring, started_at: DateTime<Utc>) -> Result<i64> {
-        self.insert(a, Some(started_at), Status::Playing, None)
+        self.insert(a, Some(started_at), Status::Playing, None, None)
     }
 
     /// Writes an airing that never started (`skipped`, `missed`, `failed`) with its reason.
     pub fn record(&self, a: &NewAiring, status: Status, reason: &str) -> Result<i64> {
-        self.insert(a, None, status, Some(reason))
+        self.insert(a, None, status, Some(reason), None)
+    }
+
+    /// [`Store::record`] with the reason in Vietnamese too.
+    pub fn record_vi(
+        &self,
+        a: &NewAiring,
+        status: Status,
+        reason: &str,
+        reason_vi: &str,
+    ) -> Result<i64> {
+        self.insert(a, None, status, Some(reason), Some(reason_vi))
     }
 
     fn insert(
@@ -342,12 +374,13 @@ impl Store {
         started: Option<DateTime<Utc>>,
         status: Status,
         reason: Option<&str>,
+        reason_vi: Option<&str>,
     ) -> Result<i64> {
         self.conn
             .execute(
                 "INSERT INTO airings (programme, category, priority, trigger, item_path, title, content_hash,
-                    scheduled_at, started_at, planned_ms, played_ms, status, reason, heartbeat_at, at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?9, COALESCE(?9, ?8))",
+                    scheduled_at, started_at, planned_ms, played_ms, status, reason, heartbeat_at, at, reason_vi)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?9, COALESCE(?9, ?8), ?14)",
                 params![
                     a.programme,
                     a.category,
@@ -362,6 +395,7 @@ impl Store {
                     started.map(|_| 0i64),
                     status.as_str(),
                     reason,
+                    reason_vi,
                 ],
             )
             .map_err(self.db())?;
@@ -388,11 +422,25 @@ impl Store {
         played: Duration,
         reason: Option<&str>,
     ) -> Result<()> {
+        self.finish_vi(id, status, ended_at, played, reason, None)
+    }
+
+    /// [`Store::finish`] with the reason in Vietnamese too.
+    pub fn finish_vi(
+        &self,
+        id: i64,
+        status: Status,
+        ended_at: DateTime<Utc>,
+        played: Duration,
+        reason: Option<&str>,
+        reason_vi: Option<&str>,
+    ) -> Result<()> {
         self.conn
             .execute(
-                "UPDATE airings SET status = ?2, ended_at = ?3, played_ms = ?4, reason = ?5, heartbeat_at = ?3
+                "UPDATE airings SET status = ?2, ended_at = ?3, played_ms = ?4, reason = ?5, heartbeat_at = ?3,
+                    reason_vi = ?6
                  WHERE id = ?1 AND status = 'playing'",
-                params![id, status.as_str(), ms(ended_at), dur_ms(played), reason],
+                params![id, status.as_str(), ms(ended_at), dur_ms(played), reason, reason_vi],
             )
             .map_err(self.db())?;
         Ok(())
@@ -404,11 +452,35 @@ impl Store {
         self.conn
             .execute(
                 "UPDATE airings SET status = 'interrupted',
-                    reason = 'daemon stopped unexpectedly',
+                    reason = ?1, reason_vi = ?2,
                     ended_at = COALESCE(heartbeat_at, started_at)
                  WHERE status = 'playing'",
-                [],
+                params![STOPPED_UNEXPECTEDLY, STOPPED_UNEXPECTEDLY_VI],
             )
+            .map_err(self.db())
+    }
+
+    /// Writes what the station owes (JSON, see `station::Saved`), replacing the last.
+    pub fn save_state(&self, at: DateTime<Utc>, state: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO station_state (id, at, state) VALUES (1, ?1, ?2)
+                 ON CONFLICT(id) DO UPDATE SET at = ?1, state = ?2",
+                params![ms(at), state],
+            )
+            .map_err(self.db())?;
+        Ok(())
+    }
+
+    /// What the station owed when it last wrote it, and when.
+    pub fn load_state(&self) -> Result<Option<(DateTime<Utc>, String)>> {
+        self.conn
+            .query_row(
+                "SELECT at, state FROM station_state WHERE id = 1",
+                [],
+                |r| Ok((from_ms(r.get(0)?).unwrap_or_default(), r.get(1)?)),
+            )
+            .optional()
             .map_err(self.db())
     }
 
@@ -599,7 +671,7 @@ pub enum EachError {
 /// The columns [`airing`] reads, by position (name lookups cost more than the row).
 const COLUMNS: &str =
     "id, programme, category, priority, trigger, item_path, title, content_hash, \
-     scheduled_at, started_at, ended_at, planned_ms, played_ms, status, reason";
+     scheduled_at, started_at, ended_at, planned_ms, played_ms, status, reason, reason_vi";
 
 fn airing(r: &Row<'_>) -> rusqlite::Result<Airing> {
     let ms_dur = |v: Option<i64>| v.map(|v| Duration::from_millis(v.max(0) as u64));
@@ -622,6 +694,7 @@ fn airing(r: &Row<'_>) -> rusqlite::Result<Airing> {
         played: ms_dur(r.get(12)?),
         status: Status::parse(&status).unwrap_or(Status::Failed),
         reason: r.get(14)?,
+        reason_vi: r.get(15)?,
     })
 }
 

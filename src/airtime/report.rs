@@ -233,7 +233,7 @@ impl<'a> Builder<'a> {
                 category: a.category.clone().unwrap_or_default(),
                 title: a.title.clone().unwrap_or_default(),
                 status: a.status.vi(),
-                reason: a.reason.clone().unwrap_or_default(),
+                reason: a.reason_for_people().unwrap_or_default().to_string(),
             });
         }
         let Some(cat) = &a.category else { return };

@@ -63,9 +63,6 @@ pub fn why(w: &Why) -> String {
     }
 }
 
-/// An airing cut by a crash or a power cut, closed at the next start.
-pub const STOPPED_UNEXPECTEDLY: &str = "phần mềm dừng đột ngột (mất điện hoặc lỗi máy)";
-
 /// What a command error means, for the operator.
 pub fn code(c: Code) -> &'static str {
     match c {

@@ -1109,16 +1109,17 @@ enum Node {
 fn node(path: &Path, root: &Path) -> Option<Node> {
     let lmd = std::fs::symlink_metadata(path).ok()?;
     let md = if lmd.file_type().is_symlink() {
-        let target =
-            match std::fs::canonicalize(path) {
-                Ok(t) => t,
-                Err(e) => return Some(Node::Odd(Rejection::new(
+        let target = match std::fs::canonicalize(path) {
+            Ok(t) => t,
+            Err(e) => {
+                return Some(Node::Odd(Rejection::new(
                     "broken_link",
                     format!(
                         "a link that leads nowhere ({e}); remove it, or put the file itself here"
                     ),
-                ))),
-            };
+                )))
+            }
+        };
         let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
         if !target.starts_with(&root) {
             return Some(Node::Odd(Rejection::new(

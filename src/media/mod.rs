@@ -27,7 +27,8 @@ pub fn open_file(path: &Path) -> std::io::Result<std::fs::File> {
 
 /// Where an entry's sound comes from. A file today; network streams and live inputs are
 /// further kinds of the same thing, read by the same playout.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Source {
     File(PathBuf),
 }

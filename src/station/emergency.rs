@@ -51,6 +51,38 @@ impl Emergencies {
         self.interrupted = None;
     }
 
+    /// The programme to continue and the repeats to come, for [`super::saved`].
+    #[allow(clippy::type_complexity)]
+    pub(super) fn owed(
+        &self,
+        now: DateTime<Utc>,
+    ) -> (
+        Option<(Meta, Vec<Entry>)>,
+        Vec<(Vec<Entry>, u32, DateTime<Utc>)>,
+    ) {
+        (
+            (self.interrupted.as_ref()).map(|i| (i.meta.clone(), i.rest.clone())),
+            (self.repeats.iter())
+                .filter(|r| r.left > 0)
+                .map(|r| (r.entries.clone(), r.left, r.next_at))
+                // A broadcast waiting behind another is owed once, now.
+                .chain(self.behind.iter().map(|e| (e.clone(), 1, now)))
+                .collect(),
+        )
+    }
+
+    pub(super) fn set_interrupted(&mut self, meta: Meta, rest: Vec<Entry>) {
+        self.interrupted = Some(Interrupted { meta, rest });
+    }
+
+    pub(super) fn add_repeat(&mut self, entries: Vec<Entry>, left: u32, next_at: DateTime<Utc>) {
+        self.repeats.push(Repeat {
+            entries,
+            left,
+            next_at,
+        });
+    }
+
     /// Whether an emergency is on its way (for status).
     pub(super) fn pending(&self) -> bool {
         self.repeats.iter().any(|e| e.left > 0) || !self.behind.is_empty()
@@ -108,13 +140,23 @@ impl Station {
     }
 
     fn air_emergency(&mut self, entries: Vec<Entry>, at: DateTime<Utc>) -> Vec<Action> {
-        let mut acts = vec![];
         let meta = Meta {
             programme: Some("Phát khẩn cấp".into()),
             priority: Priority::Emergency,
             trigger: Trigger::Emergency,
             scheduled_at: Some(at),
         };
+        self.air_emergency_from(meta, entries, at)
+    }
+
+    /// Airs an emergency broadcast described by `meta` at `at` (or after the one on air).
+    pub(super) fn air_emergency_from(
+        &mut self,
+        meta: Meta,
+        entries: Vec<Entry>,
+        at: DateTime<Utc>,
+    ) -> Vec<Action> {
+        let mut acts = vec![];
         // Emergencies never cut each other: a second one follows the first (when the first
         // one's end is unknown, as soon as it ends).
         let on = self.runs.map.values().filter(|r| r.emergency());

@@ -10,6 +10,7 @@
 mod emergency;
 mod retry;
 mod runs;
+mod saved;
 mod status;
 mod why;
 
@@ -29,6 +30,7 @@ use crate::item::{Entry, Item};
 use crate::playout::PlayPlan;
 use crate::schedule;
 
+pub use self::saved::Saved;
 pub use self::status::{NextView, OnAirView, StatusView};
 pub use self::why::Why;
 
@@ -108,6 +110,8 @@ pub struct History {
     pub last_seen: Option<DateTime<Utc>>,
     /// Programme starts already in the log (name, scheduled instant).
     pub logged: HashSet<(String, DateTime<Utc>)>,
+    /// What the station owed when it last wrote it down (a crash or a power cut cut it).
+    pub saved: Option<Saved>,
 }
 
 pub struct Station {
@@ -148,6 +152,9 @@ impl Station {
             last_error: None,
         };
         let mut acts = vec![];
+        if let Some(saved) = history.saved {
+            acts.extend(st.restore(saved, now));
+        }
         if let Some(seen) = history.last_seen {
             let from = seen.max(now - chrono::Duration::days(LOOKBACK_DAYS));
             let catch_up = cd(st.config.catch_up);
@@ -311,7 +318,7 @@ impl Station {
 }
 
 /// Every run's own description, apart from its entries.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Meta {
     programme: Option<String>,
     priority: crate::config::Priority,

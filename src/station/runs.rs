@@ -61,6 +61,41 @@ impl Waiting {
     }
 }
 
+/// A running order not yet cued: what it is and its entries.
+pub(super) type Pending = (Meta, Vec<Entry>);
+
+impl Runs {
+    /// What waits and what is queued, for [`super::saved`].
+    pub(super) fn owed(&self) -> (Vec<Pending>, Vec<Pending>) {
+        (
+            (self.waiting.iter())
+                .map(|w| (w.meta.clone(), w.entries.clone()))
+                .collect(),
+            self.queue.clone(),
+        )
+    }
+
+    /// A programme to air when the air is free, until `deadline`.
+    pub(super) fn wait(
+        &mut self,
+        meta: Meta,
+        entries: Vec<Entry>,
+        deadline: DateTime<Utc>,
+        behind: String,
+    ) {
+        self.waiting.push(Waiting {
+            meta,
+            entries,
+            deadline,
+            behind,
+        });
+    }
+
+    pub(super) fn enqueue(&mut self, meta: Meta, entries: Vec<Entry>) {
+        self.queue.push((meta, entries));
+    }
+}
+
 /// Everything cued, on air or waiting its turn.
 #[derive(Debug, Default)]
 pub(super) struct Runs {
@@ -68,7 +103,7 @@ pub(super) struct Runs {
     next_id: u64,
     pub(super) waiting: Vec<Waiting>,
     /// Operator plays waiting for the air to be free.
-    queue: Vec<(Meta, Vec<Entry>)>,
+    queue: Vec<Pending>,
 }
 
 /// The status a cut gives the item it cut.

@@ -465,3 +465,121 @@ fn plays_are_resolved_from_the_library_or_refused() {
     let (acts, now) = st.play(vec![st.item("tin/moi.wav").unwrap()], t(6, 0, 0));
     assert!(!now && acts.is_empty(), "queued behind the first");
 }
+
+/// A stop (crash, power cut) in the middle of a programme: a restart within catch_up takes
+/// it up where it was cut (the station here resumes, as `after: resume` says); later than
+/// catch_up, every entry it had not reached gets a `missed` row.
+#[test]
+fn a_programme_cut_by_a_stop_continues_after_a_restart_within_catch_up() {
+    let c = config(
+        vec![programme(
+            "Sáng",
+            "0 6 * * *",
+            Priority::Normal,
+            vec![cat("tin")],
+        )],
+        1,
+    );
+    let items = vec![
+        item("tin", "a", 30),
+        item("tin", "b", 20),
+        item("tin", "c", 10),
+    ];
+    let (mut st, _) = Station::new(
+        c.clone(),
+        Lengths::new(),
+        items.clone(),
+        History::default(),
+        t(5, 0, 0),
+    );
+    let mut p = Fake::default();
+    p.take(st.tick(t(5, 59, 58)));
+    let run = p.last().run;
+    p.take(st.on_event(started(run, 0, t(6, 0, 0)), t(6, 0, 0)));
+    p.take(st.on_event(
+        ended(run, 0, t(6, 0, 30), 30, Outcome::Completed),
+        t(6, 0, 30),
+    ));
+    p.take(st.on_event(started(run, 1, t(6, 0, 30)), t(6, 0, 30)));
+    // The power goes at 06:00:37, 7 s into b; what was owed survives as text.
+    let saved = st.saved(t(6, 0, 37));
+    let text = serde_json::to_string(&saved).unwrap();
+    let saved: Saved = serde_json::from_str(&text).unwrap();
+    // Back at 06:03 (within the 10-minute catch_up).
+    let history = History {
+        saved: Some(saved.clone()),
+        ..Default::default()
+    };
+    let (_, acts) = Station::new(
+        c.clone(),
+        Lengths::new(),
+        items.clone(),
+        history,
+        t(6, 3, 0),
+    );
+    let mut q = Fake::default();
+    q.take(acts);
+    let resumed = q.last();
+    assert_eq!(resumed.items.len(), 2, "b and c, not a again");
+    assert_eq!(resumed.items[0].offset, secs(7), "b from where it was cut");
+    assert_eq!(
+        resumed.at,
+        t(6, 3, 0) + chrono::Duration::from_std(NOW_LEAD).unwrap()
+    );
+    // Back at 06:30: too late; b (its row closed at the restart) and c are missed.
+    let history = History {
+        saved: Some(saved),
+        ..Default::default()
+    };
+    let (_, acts) = Station::new(c, Lengths::new(), items, history, t(6, 30, 0));
+    let mut q = Fake::default();
+    q.take(acts);
+    assert!(q.cued.is_empty());
+    assert_eq!(q.log, ["Sáng missed"], "one row, for c");
+}
+
+/// An emergency cut by a stop airs again after the restart, and its repeats go on.
+#[test]
+fn an_emergency_and_its_repeats_survive_a_stop() {
+    let c = config(vec![], 3);
+    let (mut st, _) = Station::new(
+        c.clone(),
+        Lengths::new(),
+        vec![],
+        History::default(),
+        t(6, 0, 0),
+    );
+    let mut p = Fake::default();
+    p.take(st.emergency(Entry::of_item(&item("khan-cap", "bao", 20)), t(6, 0, 0)));
+    let em = p.last().clone();
+    p.take(st.on_event(started(em.run, 0, em.at), em.at));
+    let saved = st.saved(t(6, 0, 1));
+    let history = History {
+        saved: Some(saved),
+        ..Default::default()
+    };
+    let (mut st2, acts) = Station::new(c, Lengths::new(), vec![], history, t(6, 0, 30));
+    let mut q = Fake::default();
+    q.take(acts);
+    assert_eq!(q.cued.len(), 1, "aired again at once");
+    assert!(q.last().replace);
+    assert!(st2.status(t(6, 0, 31)).emergency_active);
+    // The next repeat is still due at 06:10 (every 10 minutes), then one more.
+    assert_eq!(
+        st2.next_wakeup(t(6, 0, 31)),
+        Some(
+            t(6, 10, 0) + chrono::Duration::from_std(EMERGENCY_LEAD).unwrap()
+                - chrono::Duration::from_std(NOW_LEAD).unwrap()
+        )
+    );
+    let first = q.last().run;
+    q.take(st2.on_event(
+        PlayerEvent::RunDone {
+            run: first,
+            at: t(6, 0, 51),
+        },
+        t(6, 0, 51),
+    ));
+    q.take(st2.tick(t(6, 10, 0)));
+    assert_eq!(q.cued.len(), 2, "the repeat airs");
+}
