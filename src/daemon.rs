@@ -383,7 +383,7 @@ async fn run_async(opts: Options) -> i32 {
 impl Daemon {
     fn exec(&mut self, acts: Vec<crate::station::Action>) {
         if let Err(e) = self.driver.exec(acts) {
-            tracing::error!("{e} — this airing is not fully logged");
+            tracing::error!("airtime log: {e} — airing goes on; rows are kept in memory and written when the log takes them again");
         }
     }
 
@@ -400,7 +400,7 @@ impl Daemon {
             self.snapshot = snap;
         }
         if let Err(e) = self.driver.pump(now) {
-            tracing::error!("{e} — this airing is not fully logged");
+            tracing::error!("airtime log: {e} — airing goes on; rows are kept in memory and written when the log takes them again");
         }
     }
 
@@ -439,7 +439,11 @@ impl Daemon {
         if let Some(s) = self.driver.store() {
             match s.save_state(now, &text) {
                 Ok(()) => self.last_saved = text,
-                Err(e) => tracing::error!("{e} — a restart may not resume what is on air"),
+                // The rows' own alarm says the log cannot be written; once is enough here.
+                Err(e) if self.driver.alarm().is_none() => {
+                    tracing::error!("{e} — a restart may not resume what is on air")
+                }
+                Err(_) => {}
             }
         }
     }
@@ -462,6 +466,7 @@ impl Daemon {
             library: counts(&self.snapshot),
             air,
             outputs: player.health(),
+            alarms: self.driver.alarm().into_iter().collect(),
         }
     }
 
@@ -673,7 +678,11 @@ impl Daemon {
         // What is on air is owed to the next start (a restart within catch_up continues it).
         self.persist(now, true);
         if let Err(e) = self.driver.shutdown(now, why) {
-            tracing::error!("{e} — this airing is not fully logged");
+            tracing::error!("airtime log: {e}");
+        }
+        self.driver.flush();
+        if let Some(a) = self.driver.alarm() {
+            tracing::error!("stopping with rows unwritten: {a}");
         }
         if let Some(s) = self.driver.store() {
             let _ = s.event(now, "info", &format!("daemon stopped ({why})"));

@@ -24,6 +24,8 @@ pub struct Driver<P: Player> {
     log: bool,
     /// The station acted since the last [`Driver::take_dirty`].
     dirty: bool,
+    /// Rows are waiting for the log (the alarm is up).
+    failing: bool,
 }
 
 impl<P: Player> Driver<P> {
@@ -42,6 +44,7 @@ impl<P: Player> Driver<P> {
             publish,
             log,
             dirty: false,
+            failing: false,
         }
     }
 
@@ -80,6 +83,7 @@ impl<P: Player> Driver<P> {
                     result = Err(e);
                 }
             }
+            self.log_health();
             match a {
                 Action::Cue(plan) => {
                     (self.publish)(&Event::ProgrammeCued {
@@ -106,7 +110,7 @@ impl<P: Player> Driver<P> {
                 at,
             } => {
                 let row = match &self.store {
-                    Some(s) => Some(self.journal.start(s, *run, *item, airing, *at)?),
+                    Some(s) => self.journal.start(s, *run, *item, airing, *at)?,
                     None => None,
                 };
                 (self.publish)(&Event::ItemStarted {
@@ -138,7 +142,7 @@ impl<P: Player> Driver<P> {
                         *played,
                         texts.as_ref().map(|(en, vi)| (en.as_str(), vi.as_str())),
                     )? {
-                        Some((row, airing)) => (Some(row), airing),
+                        Some((row, airing)) => (row, airing),
                         None => return Ok(()),
                     },
                     None => (None, Default::default()),
@@ -162,7 +166,7 @@ impl<P: Player> Driver<P> {
                 let vi = crate::i18n::vi::why(reason);
                 let reason = reason.to_string();
                 let row = match &self.store {
-                    Some(s) => Some(s.record_vi(airing, *status, &reason, &vi)?),
+                    Some(s) => self.journal.record(s, airing, *status, &reason, &vi)?,
                     None => None,
                 };
                 (self.publish)(&Event::Recorded {
@@ -178,11 +182,52 @@ impl<P: Player> Driver<P> {
         Ok(())
     }
 
-    /// Records how far each item on air has played.
-    pub fn heartbeat(&self, now: DateTime<Utc>) {
+    /// Records how far each item on air has played, and writes rows that waited.
+    pub fn heartbeat(&mut self, now: DateTime<Utc>) {
         if let Some(s) = &self.store {
             self.journal.heartbeat(s, now);
+            self.flush();
         }
+    }
+
+    /// Writes the rows the log refused before (a full disk), in order; says so when they
+    /// are all written.
+    pub fn flush(&mut self) {
+        let Some(s) = &self.store else { return };
+        if self.journal.unwritten().is_some() {
+            self.journal.flush(s);
+        }
+        self.log_health();
+    }
+
+    /// Raises the alarm when rows start waiting for the log, and clears it (saying so)
+    /// when they are all written, whichever write it was that got through.
+    fn log_health(&mut self) {
+        let failing = self.journal.unwritten().is_some();
+        if failing == self.failing {
+            return;
+        }
+        self.failing = failing;
+        let (active, message) = match self.alarm() {
+            Some(m) => (true, m),
+            None => {
+                let m = "the airtime log is writable again; the rows kept meanwhile are written";
+                tracing::info!("airtime log: {m}");
+                (false, m.to_string())
+            }
+        };
+        (self.publish)(&Event::Alarm {
+            active,
+            message,
+            at: Utc::now(),
+        });
+    }
+
+    /// Rows waiting for the log, as an alarm line (None when all is written).
+    pub fn alarm(&self) -> Option<String> {
+        self.journal.unwritten().map(|(n, why)| {
+            format!("the airtime log cannot be written ({why}); {n} airing row(s) are kept in memory and will be written when it can be — free space on the state disk")
+        })
     }
 
     /// Shutting down: what is on air is closed as interrupted.

@@ -442,3 +442,110 @@ fn a_programme_cut_by_kill_9_continues_when_the_daemon_is_back() {
     );
     assert!(log.contains("where the stop cut it"), "{log}");
 }
+
+/// A small disk of its own for the state folder (a tmpfs; mounting needs root, as CI
+/// runs), unmounted when dropped.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(at: &std::path::Path, size: &str) -> SmallDisk {
+        std::fs::create_dir_all(at).unwrap();
+        let st = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .status()
+            .unwrap();
+        assert!(
+            st.success(),
+            "mounting a small tmpfs needs root (CI runs as root; use `sudo cargo test`)"
+        );
+        SmallDisk(at.to_path_buf())
+    }
+
+    /// Fills it to the last byte.
+    fn fill(&self) {
+        use std::io::Write;
+        let mut f = std::fs::File::create(self.0.join("filler")).unwrap();
+        let block = vec![0u8; 64 * 1024];
+        while f.write_all(&block).is_ok() {}
+        let small = [0u8; 512];
+        while f.write_all(&small).is_ok() {}
+        let _ = f.sync_all();
+    }
+
+    fn free(&self) {
+        std::fs::remove_file(self.0.join("filler")).unwrap();
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+fn status_json(st: &Site) -> serde_json::Value {
+    let out = Command::new(common::bin())
+        .args(["status", "--format", "json", "--config"])
+        .arg(st.config())
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).unwrap_or_default()
+}
+
+/// The state disk fills up while the station airs: airing goes on, `status` raises an
+/// alarm, and when space returns every airing that happened meanwhile gets its row.
+#[test]
+fn a_full_disk_keeps_rows_in_memory_and_writes_them_when_space_returns() {
+    let st = station("*/4 * * * * *");
+    let disk = SmallDisk::mount(&st.path().join("state"), "3m");
+    tone(
+        &st.path().join("audio/tin/2026-01-01 mot.wav"),
+        440.0,
+        1.0,
+        0.5,
+        0.0,
+    );
+    let d = spawn(&st, &[]);
+    wait_rows(&st, "a first airing", |r| {
+        r.iter().any(|x| x.status == Status::Completed)
+    });
+    disk.fill();
+    // Two or three programmes air on a full disk.
+    let t = Instant::now();
+    let mut alarmed = false;
+    while t.elapsed() < Duration::from_secs(10) {
+        let s = status_json(&st);
+        if s["alarms"].as_array().is_some_and(|a| !a.is_empty()) {
+            alarmed = true;
+            assert!(
+                s["alarms"][0]
+                    .as_str()
+                    .unwrap()
+                    .contains("cannot be written"),
+                "{s}"
+            );
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(alarmed, "no alarm while the disk was full");
+    disk.free();
+    let t = Instant::now();
+    while status_json(&st)["alarms"]
+        .as_array()
+        .is_none_or(|a| !a.is_empty())
+    {
+        assert!(t.elapsed() < Duration::from_secs(15), "the alarm stays");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    // Let the airing on air end, then stop between programmes.
+    std::thread::sleep(Duration::from_millis(1500));
+    let log = stop(d);
+    let aired = log.matches("completed: 1s").count();
+    let r = rows(&st);
+    let completed = r.iter().filter(|x| x.status == Status::Completed).count();
+    assert!(aired >= 4, "{log}");
+    assert_eq!(completed, aired, "every airing has its row\n{r:#?}\n{log}");
+    assert!(log.contains("writable again"), "{log}");
+    drop(disk);
+}

@@ -251,10 +251,23 @@ fn a_file_is_not_probed_until_it_has_settled() {
         "unchanged for 0.9 s only"
     );
     lib.tick(t0() + chrono::Duration::milliseconds(2600));
+    // Settled and probed; it airs once it is known to play to its end.
+    let v = view(&lib.views(t0()), "cchc/tin.wav").clone();
+    assert_eq!(v.state, State::Settling);
+    assert!(v.reason.unwrap().contains("plays to its end"));
+    analyse_all(&mut lib);
     assert_eq!(
         state(&lib, t0() + chrono::Duration::seconds(3)),
         State::Ready
     );
+}
+
+/// Runs the full analyses the library asks for, as its background thread would.
+fn analyse_all(lib: &mut Library) {
+    for j in lib.analysis_jobs() {
+        let r = loaxa::media::probe::analyse(&j.path);
+        lib.apply_analysis(&j, r);
+    }
 }
 
 #[test]
@@ -273,6 +286,7 @@ fn overwritten_in_place_is_a_new_version() {
         "changed content settles again"
     );
     lib.tick(later + chrono::Duration::seconds(5));
+    analyse_all(&mut lib);
     let second = lib.candidates()[0].clone();
     assert_eq!(first.id, second.id, "the same item");
     assert_ne!(first.hash, second.hash, "a new version");
@@ -701,4 +715,50 @@ fn files_older_than_settle_are_ready_at_the_first_snapshot() {
         "a file written just now still settles"
     );
     let _ = fresh;
+}
+
+/// A file cut short (its header promises more than it holds) or a silent recording, dropped
+/// into a watched folder, is never airable: not even for the moment before its analysis.
+#[test]
+fn broken_and_silent_files_are_never_airable_even_before_their_analysis() {
+    let (st, config) = setup();
+    let lib = live(&config);
+    let dir = st.path().join("audio/cchc");
+    // A WAV whose header says 10 s but holds 1 s.
+    let rate = 8000u32;
+    let mut b = Vec::new();
+    let promised = rate * 2 * 10;
+    b.extend_from_slice(b"RIFF");
+    b.extend_from_slice(&(36 + promised).to_le_bytes());
+    b.extend_from_slice(b"WAVEfmt ");
+    b.extend_from_slice(&16u32.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes());
+    b.extend_from_slice(&rate.to_le_bytes());
+    b.extend_from_slice(&(rate * 2).to_le_bytes());
+    b.extend_from_slice(&2u16.to_le_bytes());
+    b.extend_from_slice(&16u16.to_le_bytes());
+    b.extend_from_slice(b"data");
+    b.extend_from_slice(&promised.to_le_bytes());
+    for i in 0..rate {
+        let v = ((i as f64 * 0.3).sin() * 8000.0) as i16;
+        b.extend_from_slice(&v.to_le_bytes());
+    }
+    std::fs::write(dir.join("cụt.wav"), &b).unwrap();
+    common::tone_at(&dir.join("im lặng.wav"), rate, 440.0, 5.0, 0.0, 0.0);
+    let t = std::time::Instant::now();
+    while t.elapsed() < Duration::from_secs(6) {
+        assert!(
+            !lib.ready("cchc/cụt.wav"),
+            "the truncated file became airable"
+        );
+        assert!(
+            !lib.ready("cchc/im lặng.wav"),
+            "the silent file became airable"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let v = lib.svc.snapshot().views.clone();
+    assert_eq!(view(&v, "cchc/cụt.wav").state, State::Rejected, "{v:?}");
+    assert_eq!(view(&v, "cchc/im lặng.wav").state, State::Rejected, "{v:?}");
 }

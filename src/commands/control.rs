@@ -104,6 +104,9 @@ fn print_status(s: &Status, out: &mut dyn Write) {
                 .unwrap_or_default()
         );
     }
+    for a in &s.alarms {
+        let _ = writeln!(out, "ALARM:   {a}");
+    }
     if let Some(e) = &s.air.last_error {
         let _ = writeln!(out, "last error: {e}");
     }

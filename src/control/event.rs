@@ -49,6 +49,11 @@ pub enum Event {
     LibraryChanged { counts: BTreeMap<String, usize> },
     /// The configuration was reloaded (or a reload was refused).
     Reloaded { ok: bool, message: String },
-    /// Something needs a person: an output failed, the log cannot be written…
-    Alarm { message: String, at: DateTime<Utc> },
+    /// Something needs a person (an output failed, the log cannot be written…), or, with
+    /// `active: false`, no longer does.
+    Alarm {
+        active: bool,
+        message: String,
+        at: DateTime<Utc>,
+    },
 }

@@ -29,6 +29,9 @@ pub struct Status {
     pub air: StatusView,
     /// Every output: the master first, then the secondary sinks.
     pub outputs: Vec<OutputHealth>,
+    /// What needs a person now (the airtime log cannot be written…), one line each.
+    #[serde(default)]
+    pub alarms: Vec<String>,
 }
 
 impl Status {

@@ -100,6 +100,10 @@ struct Entry {
     /// When this content arrived (validity starts here when nothing else says).
     arrived: DateTime<Utc>,
     stage: Stage,
+    /// Found complete at start-up (older than `settle`, no analysis cached yet): it may air
+    /// on its header until its analysis, queued first, says otherwise. A file that arrives
+    /// while the station runs airs only once it is known to play to its end.
+    early: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -342,6 +346,7 @@ impl Library {
                 since: now,
                 arrived: now,
                 stage: Stage::Rejected(r),
+                early: false,
             },
         );
         self.judge_change(&id)
@@ -370,6 +375,7 @@ impl Library {
             e.category = cat;
             e.path = path;
             e.stage = Stage::Settling;
+            e.early = false;
             return vec![];
         }
         let cached = self
@@ -406,6 +412,7 @@ impl Library {
                 since: now,
                 arrived,
                 stage,
+                early: false,
             },
         );
         if known {
@@ -530,6 +537,12 @@ impl Library {
         {
             changes.extend(self.probe(vec![id.clone()], now));
         }
+        // Known to play to its end before it is offered (a few milliseconds a minute of
+        // audio; this runs on the library's thread, never the one that cues programmes).
+        if let Some(job) = self.analysis_jobs().into_iter().find(|j| j.id == id) {
+            let r = probe::analyse(&job.path);
+            changes.extend(self.apply_analysis(&job, r));
+        }
         let item = match self.entries.get(&id).map(|e| (e, self.judge(e))) {
             None => Err(format!("{id} is not in a category folder")),
             Some((_, Err(r))) => Err(format!("{id}: {}", r.message)),
@@ -551,13 +564,21 @@ impl Library {
     pub fn settle_old(&mut self, now: DateTime<Utc>) -> Vec<Change> {
         let settle = chrono::Duration::from_std(self.settle).unwrap_or_default();
         let wall = Utc::now();
-        let old: Vec<String> = self
-            .entries
-            .iter()
-            .filter(|(_, e)| matches!(e.stage, Stage::Settling))
-            .filter(|(_, e)| wall - DateTime::<Utc>::from_timestamp_nanos(e.mtime_ns) >= settle)
-            .map(|(k, _)| k.clone())
-            .collect();
+        let mut old = vec![];
+        for (id, e) in self.entries.iter_mut() {
+            if wall - DateTime::<Utc>::from_timestamp_nanos(e.mtime_ns) < settle {
+                continue;
+            }
+            match &e.stage {
+                Stage::Settling => {
+                    e.early = true;
+                    old.push(id.clone());
+                }
+                // Known from the index but not analysed yet: it was there before, too.
+                Stage::Probed(p) if p.analysis.is_none() => e.early = true,
+                _ => {}
+            }
+        }
         self.probe(old, now)
     }
 
@@ -861,6 +882,9 @@ impl Library {
             }
         } else {
             waiting = Some("measuring its length (the header does not say)".to_string());
+        }
+        if p.analysis.is_none() && !e.early && waiting.is_none() {
+            waiting = Some("checking that it plays to its end and is not silent".to_string());
         }
         if let Some(a) = &p.analysis {
             if a.peak_db < SILENT_DB {
