@@ -5,6 +5,7 @@ mod common;
 use common::{tone, Site};
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::fs::FileExt;
 use std::os::unix::net::UnixDatagram;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -548,4 +549,54 @@ fn a_full_disk_keeps_rows_in_memory_and_writes_them_when_space_returns() {
     assert_eq!(completed, aired, "every airing has its row\n{r:#?}\n{log}");
     assert!(log.contains("writable again"), "{log}");
     drop(disk);
+}
+
+/// A file written over in place while it airs (the same file, new content) plays to its end
+/// and is logged completed with a reason saying part of it was the new version; a jingle
+/// outside the library is named by its path under the audio folder, like every item.
+#[test]
+fn a_file_overwritten_while_it_airs_is_logged_as_changed() {
+    let st = Site::new();
+    st.write_config(&format!(
+        "station:\n  name: \"Đài thử\"\nlibrary:\n  settle: 1s\ncategories:\n  tin: {{name: Tin, pick: all}}\nprogrammes:\n  - name: Thử\n    when: \"{}\"\n    segments: [{{jingle: chung/mo.wav}}, {{category: tin}}]\n",
+        second_after(6)
+    ));
+    let a = st.path().join("audio");
+    tone(&a.join("chung/mo.wav"), 880.0, 1.0, 0.5, 0.0);
+    let item = a.join("tin/2026-01-01 ban tin.wav");
+    tone(&item, 440.0, 4.0, 0.5, 0.0);
+    let d = spawn(&st, &[]);
+    wait_rows(&st, "the item on air", |r| {
+        r.iter().any(|x| x.title.as_deref() == Some("ban tin"))
+    });
+    std::thread::sleep(Duration::from_millis(800));
+    // Another bulletin of the same length, written into the same file.
+    let other = st.path().join("khac.wav");
+    tone(&other, 660.0, 4.0, 0.5, 0.0);
+    let bytes = std::fs::read(&other).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&item)
+        .unwrap()
+        .write_all_at(&bytes, 0)
+        .unwrap();
+    wait_rows(&st, "the item done", |r| {
+        r.iter()
+            .any(|x| x.title.as_deref() == Some("ban tin") && x.status != Status::Playing)
+    });
+    let log = stop(d);
+    let r = rows(&st);
+    assert_eq!(r[0].item_path.as_deref(), Some("chung/mo.wav"), "{r:#?}");
+    let b = r
+        .iter()
+        .find(|x| x.title.as_deref() == Some("ban tin"))
+        .unwrap();
+    assert_eq!(b.status, Status::Completed, "{b:#?}\n{log}");
+    assert!(
+        b.reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("overwritten while it aired"),
+        "{b:#?}"
+    );
 }

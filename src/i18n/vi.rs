@@ -60,6 +60,9 @@ pub fn why(w: &Why) -> String {
         Why::CutShort => "bị cắt ngang".into(),
         Why::Shutdown(_) => "phần mềm phát dừng (tắt hoặc khởi động lại)".into(),
         Why::Failed(detail) => format!("phát lỗi — chi tiết kỹ thuật: {detail}"),
+        Why::Changed(_) => {
+            "tệp bị ghi đè trong lúc phát: một phần nội dung đã phát là bản mới".into()
+        }
     }
 }
 

@@ -66,11 +66,16 @@ pub struct ReadSidecar {
 pub fn read_sidecar(path: &Path, tz: Tz) -> Result<ReadSidecar, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("{}: cannot read the sidecar: {e}", path.display()))?;
+    parse_sidecar(&text, path, tz)
+}
+
+/// A sidecar's text, as if read from `path` (every error names `path:line:col`).
+pub fn parse_sidecar(text: &str, path: &Path, tz: Tz) -> Result<ReadSidecar, String> {
     let at = |line: usize, col: usize| format!("{}:{line}:{col}", path.display());
     let raw: Sidecar = if text.trim().is_empty() {
         Sidecar::default()
     } else {
-        serde_yaml::from_str(&text).map_err(|e| {
+        serde_yaml::from_str(text).map_err(|e| {
             let (l, c) = e.location().map(|l| (l.line(), l.column())).unwrap_or((1, 1));
             let msg = e.to_string();
             let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();

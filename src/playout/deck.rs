@@ -23,6 +23,9 @@ pub enum MarkerKind {
     Start,
     /// The item's last frame; with a reason when decoding stopped early.
     End(Option<String>),
+    /// The item's last frame, all of it played, but its file was overwritten in place while
+    /// it played: part of what aired is the new content.
+    Changed(String),
     /// The item could not be opened or decoded at all: nothing of it plays.
     Failed(String),
     /// No more items in this run.
@@ -107,6 +110,8 @@ pub enum Ev {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     Completed,
+    /// Played to its end, but the file changed under it (see [`MarkerKind::Changed`]).
+    Changed(String),
     Cut,
     /// Decoding stopped early or never started.
     Failed(String),
@@ -376,16 +381,17 @@ impl Deck {
                                 at_ns: at(pos),
                             }
                         }
-                        MarkerKind::End(reason) => {
+                        MarkerKind::End(_) | MarkerKind::Changed(_) => {
                             let start = s.item.take().map(|(_, f)| f).unwrap_or(s.frames);
                             Ev::Ended {
                                 run: s.run,
                                 item: m.item,
                                 at_ns: at(pos),
                                 frames: s.frames - start,
-                                outcome: match reason {
-                                    None => Outcome::Completed,
-                                    Some(r) => Outcome::Failed(r),
+                                outcome: match m.kind {
+                                    MarkerKind::End(Some(r)) => Outcome::Failed(r),
+                                    MarkerKind::Changed(r) => Outcome::Changed(r),
+                                    _ => Outcome::Completed,
                                 },
                             }
                         }

@@ -62,6 +62,7 @@ fn feed(
     let mut buf: Vec<f32> = Vec::with_capacity(4096);
     'items: for (i, item) in items.iter().enumerate() {
         let i = i as u32;
+        let stamp = stamp(&item.source);
         let mut src = match item.source.open(item.offset, channels, rate) {
             Ok(d) => d,
             Err(e) => {
@@ -125,10 +126,18 @@ fn feed(
                 )
             })
         });
+        let kind = match (reason, changed(&stamp, &item.source)) {
+            (Some(r), _) => MarkerKind::End(Some(r)),
+            (None, true) => MarkerKind::Changed(
+                "the file was overwritten while it aired: part of what aired is the new version"
+                    .into(),
+            ),
+            (None, false) => MarkerKind::End(None),
+        };
         let _ = markers.push(Marker {
             frame: frames,
             item: i,
-            kind: MarkerKind::End(reason),
+            kind,
         });
     }
     let _ = markers.push(Marker {
@@ -137,4 +146,25 @@ fn feed(
         kind: MarkerKind::Eof,
     });
     decoded.store(true, Ordering::Relaxed);
+}
+
+/// What identifies a file's content cheaply: its inode, size and mtime.
+type Stamp = Option<(u64, u64, std::time::SystemTime)>;
+
+fn stamp(source: &crate::media::Source) -> Stamp {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(source.path()).ok()?;
+    Some((m.ino(), m.len(), m.modified().ok()?))
+}
+
+/// Whether the file was written over in place while it played (the same inode, another
+/// size or mtime). A file replaced by a new one (a new inode) is not: the open file plays
+/// out whole, unchanged.
+fn changed(before: &Stamp, source: &crate::media::Source) -> bool {
+    match (before, stamp(source)) {
+        (Some((ino, len, mtime)), Some((ino2, len2, mtime2))) => {
+            *ino == ino2 && (*len != len2 || *mtime != mtime2)
+        }
+        _ => false,
+    }
 }

@@ -156,37 +156,52 @@ impl Station {
             acts.extend(st.restore(saved, now));
         }
         if let Some(seen) = history.last_seen {
-            let from = seen.max(now - chrono::Duration::days(LOOKBACK_DAYS));
-            let catch_up = cd(st.config.catch_up);
-            let mut late: Option<schedule::Occurrence> = None;
-            for o in schedule::occurrences(&st.config, from, now) {
-                let p = &st.config.programmes[o.programme];
-                if history.logged.contains(&(p.name.clone(), o.at)) {
-                    continue;
-                }
-                if now - o.at <= catch_up {
-                    // The latest one within catch_up airs late; earlier ones are missed.
-                    if let Some(prev) = late.replace(o) {
-                        acts.push(st.missed(prev, now, true));
-                    }
-                } else {
-                    acts.push(st.missed(o, now, false));
-                }
-            }
-            if let Some(o) = late {
-                let delay = (now - o.at).to_std().unwrap_or_default();
-                acts.push(Action::Note(
-                    Level::Info,
-                    format!(
-                        "catch-up: `{}` was due {} ago; airing it now",
-                        st.config.programmes[o.programme].name,
-                        format_duration(delay)
-                    ),
-                ));
-                acts.extend(st.schedule_programme(o, now + cd(NOW_LEAD), Trigger::CatchUp));
-            }
+            acts.extend(st.catch_up(seen, now, &history.logged));
         }
         (st, acts)
+    }
+
+    /// The station was not deciding between `seen` and `now` (it was off, or the clock
+    /// jumped forward): what fell in between is logged missed, except the latest start
+    /// within `catch_up`, which airs late. Starts already in the log are left alone.
+    fn catch_up(
+        &mut self,
+        seen: DateTime<Utc>,
+        now: DateTime<Utc>,
+        logged: &HashSet<(String, DateTime<Utc>)>,
+    ) -> Vec<Action> {
+        let mut acts = vec![];
+        let from = seen.max(now - chrono::Duration::days(LOOKBACK_DAYS));
+        let catch_up = cd(self.config.catch_up);
+        let mut late: Option<schedule::Occurrence> = None;
+        for o in schedule::occurrences(&self.config, from, now) {
+            let p = &self.config.programmes[o.programme];
+            if logged.contains(&(p.name.clone(), o.at)) {
+                continue;
+            }
+            if now - o.at <= catch_up {
+                // The latest one within catch_up airs late; earlier ones are missed.
+                if let Some(prev) = late.replace(o) {
+                    acts.push(self.missed(prev, now, true));
+                }
+            } else {
+                acts.push(self.missed(o, now, false));
+            }
+        }
+        if let Some(o) = late {
+            let delay = (now - o.at).to_std().unwrap_or_default();
+            acts.push(Action::Note(
+                Level::Info,
+                format!(
+                    "catch-up: `{}` was due {} ago; airing it now",
+                    self.config.programmes[o.programme].name,
+                    format_duration(delay)
+                ),
+            ));
+            acts.extend(self.schedule_programme(o, now + cd(NOW_LEAD), Trigger::CatchUp));
+        }
+        self.cursor = self.cursor.max(now);
+        acts
     }
 
     fn missed(&self, o: schedule::Occurrence, now: DateTime<Utc>, later_due: bool) -> Action {
@@ -259,6 +274,22 @@ impl Station {
     /// Due programmes, expired waits, emergency repeats and retries.
     pub fn tick(&mut self, now: DateTime<Utc>) -> Vec<Action> {
         let mut acts = vec![];
+        // The clock jumped forward (an NTP correction, a PC whose clock was wrong) or the
+        // loop could not run for a while: like a restart, the latest start within catch_up
+        // airs and the others are logged missed, never all of them at once.
+        // (A start is cued PREP ahead; one whose second passed by more than that was never
+        // cued.)
+        if let Some(o) = self.next_programme().filter(|o| o.at + cd(PREP) < now) {
+            acts.push(Action::Note(
+                Level::Warn,
+                format!(
+                    "`{}` was due {} ago and never cued: the clock moved forward or the station stalled; taking up the schedule from now",
+                    self.config.programmes[o.programme].name,
+                    format_duration((now - o.at).to_std().unwrap_or_default())
+                ),
+            ));
+            acts.extend(self.catch_up(o.at, now, &HashSet::new()));
+        }
         let horizon = now + cd(PREP);
         // Only when a start is due: finding occurrences costs more than this check.
         if horizon >= self.cursor && self.next_programme().is_some_and(|o| o.at <= horizon) {

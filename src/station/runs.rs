@@ -284,12 +284,24 @@ impl Station {
         let e = &r.entries[i as usize];
         NewAiring {
             category: e.category.clone(),
-            item_path: Some(e.id.clone().unwrap_or_else(|| e.source.to_string())),
+            item_path: Some(self.item_path(e)),
             title: Some(e.title.clone()),
             content_hash: e.hash.clone(),
             planned: e.remaining(),
             ..r.meta.airing()
         }
+    }
+
+    /// How the log names an entry: its library id, or its path under the audio folder (a
+    /// jingle the library does not list), or, outside it, its full path.
+    pub(super) fn item_path(&self, e: &Entry) -> String {
+        e.id.clone().unwrap_or_else(|| {
+            let p = e.source.path();
+            match p.strip_prefix(&self.config.paths.audio) {
+                Ok(rel) => crate::config::nfc(&rel.to_string_lossy()),
+                Err(_) => e.source.to_string(),
+            }
+        })
     }
 
     /// Something the player reported.
@@ -348,6 +360,7 @@ impl Station {
         };
         let (status, reason) = match &outcome {
             Outcome::Completed => (Status::Completed, None),
+            Outcome::Changed(why) => (Status::Completed, Some(Why::Changed(why.clone()))),
             Outcome::Failed(why) => (Status::Failed, Some(Why::Failed(why.clone()))),
             Outcome::Cut => match &r.cut {
                 Some(w) => (cut_status(w), Some(w.clone())),

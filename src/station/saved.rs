@@ -214,7 +214,7 @@ impl Station {
             .map(|(_, e)| Action::Record {
                 airing: NewAiring {
                     category: e.category.clone(),
-                    item_path: Some(e.id.clone().unwrap_or_else(|| e.source.to_string())),
+                    item_path: Some(self.item_path(e)),
                     title: Some(e.title.clone()),
                     content_hash: e.hash.clone(),
                     planned: e.remaining(),

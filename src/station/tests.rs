@@ -583,3 +583,60 @@ fn an_emergency_and_its_repeats_survive_a_stop() {
     q.take(st2.tick(t(6, 10, 0)));
     assert_eq!(q.cued.len(), 2, "the repeat airs");
 }
+
+/// The wall clock steps forward by three days while idle (a PC whose clock was wrong, set
+/// right by NTP): the starts in between are logged missed, the one within catch_up airs
+/// late, and nothing airs twice or all at once. A step back never re-airs a start.
+#[test]
+fn a_clock_step_forward_catches_up_once_and_a_step_back_airs_nothing_twice() {
+    let c = config(
+        vec![programme(
+            "Sáng",
+            "0 6 * * *",
+            Priority::Normal,
+            vec![cat("tin")],
+        )],
+        1,
+    );
+    let items = vec![item("tin", "a", 30)];
+    let (mut st, _) = Station::new(c, Lengths::new(), items, History::default(), t(5, 0, 0));
+    let mut p = Fake::default();
+    // 05:00 on the 1st, then the clock reads 06:05 on the 4th.
+    let jumped = t(6, 5, 0) + chrono::Duration::days(3);
+    p.take(st.tick(jumped));
+    assert_eq!(p.cued.len(), 1, "only the latest start airs");
+    assert_eq!(
+        p.log.iter().filter(|l| l.ends_with("missed")).count(),
+        3,
+        "{:?}",
+        p.log
+    );
+    let run = p.last().run;
+    p.take(st.on_event(started(run, 0, jumped), jumped));
+    p.take(st.on_event(
+        ended(
+            run,
+            0,
+            jumped + chrono::Duration::seconds(30),
+            30,
+            Outcome::Completed,
+        ),
+        jumped,
+    ));
+    p.take(st.on_event(
+        PlayerEvent::RunDone {
+            run,
+            at: jumped + chrono::Duration::seconds(30),
+        },
+        jumped,
+    ));
+    // Back an hour: 06:00 on the 4th comes again; it is not aired a second time.
+    let back = jumped - chrono::Duration::hours(1);
+    for m in 0..70 {
+        p.take(st.tick(back + chrono::Duration::minutes(m)));
+    }
+    assert_eq!(p.cued.len(), 1, "nothing aired twice");
+    // And the next day airs as usual.
+    p.take(st.tick(t(5, 59, 58) + chrono::Duration::days(4)));
+    assert_eq!(p.cued.len(), 2);
+}

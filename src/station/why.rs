@@ -45,6 +45,8 @@ pub enum Why {
     Shutdown(String),
     /// The output or the decoder failed: their own one-line message.
     Failed(String),
+    /// It played to its end, but its file changed under it (the message says how).
+    Changed(String),
 }
 
 impl std::fmt::Display for Why {
@@ -83,7 +85,7 @@ impl std::fmt::Display for Why {
             Why::Stopped => f.write_str("stopped by operator"),
             Why::CutShort => f.write_str("cut short"),
             Why::Shutdown(why) => write!(f, "daemon stopped ({why})"),
-            Why::Failed(why) => f.write_str(why),
+            Why::Failed(why) | Why::Changed(why) => f.write_str(why),
         }
     }
 }
