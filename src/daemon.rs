@@ -637,7 +637,7 @@ impl Daemon {
                     tracing::info!("output: now {new_spec}");
                     self.driver.player = Box::new(player(&c, &self.output_override));
                 }
-                self.driver.station.reload(c.clone(), fixed);
+                self.driver.station.reload(c.clone(), fixed, Utc::now());
                 self.config = c;
                 tracing::info!("reloaded {}", self.config_path.display());
                 let _ = self.inbox.events.send(Event::Reloaded {

@@ -762,3 +762,31 @@ fn broken_and_silent_files_are_never_airable_even_before_their_analysis() {
     assert_eq!(view(&v, "cchc/cụt.wav").state, State::Rejected, "{v:?}");
     assert_eq!(view(&v, "cchc/im lặng.wav").state, State::Rejected, "{v:?}");
 }
+
+/// A file that makes the decoder itself panic (a WAV claiming 0 Hz) is rejected; the
+/// library's threads live on and the next file is taken as usual.
+#[test]
+fn a_file_that_crashes_the_decoder_is_rejected_and_the_library_goes_on() {
+    let (st, config) = setup();
+    let lib = live(&config);
+    let mut b = Vec::new();
+    b.extend_from_slice(b"RIFF");
+    b.extend_from_slice(&(36u32 + 32000).to_le_bytes());
+    b.extend_from_slice(b"WAVEfmt ");
+    b.extend_from_slice(&16u32.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes());
+    b.extend_from_slice(&0u32.to_le_bytes()); // 0 Hz
+    b.extend_from_slice(&0u32.to_le_bytes());
+    b.extend_from_slice(&2u16.to_le_bytes());
+    b.extend_from_slice(&16u16.to_le_bytes());
+    b.extend_from_slice(b"data");
+    b.extend_from_slice(&32000u32.to_le_bytes());
+    b.extend(std::iter::repeat_n(0x11u8, 32000));
+    std::fs::write(st.path().join("audio/cchc/0 Hz.wav"), &b).unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    put(&st, "cchc/sau.mp3", "voice.mp3");
+    lib.wait_for("the next file", |l| l.ready("cchc/sau.mp3"));
+    let v = lib.svc.snapshot().views.clone();
+    assert_eq!(view(&v, "cchc/0 Hz.wav").state, State::Rejected, "{v:?}");
+}

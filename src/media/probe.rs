@@ -172,6 +172,25 @@ fn codec_name(t: symphonia::core::codecs::CodecType) -> String {
 
 /// Reads the header only: fast, enough to know what the file is.
 pub fn header(path: &Path) -> Result<Header, Rejection> {
+    guarded(|| header_inner(path))
+}
+
+pub fn analyse(path: &Path) -> Result<Analysis, Rejection> {
+    guarded(|| analyse_inner(path))
+}
+
+/// Runs a decoder on a file that may be hostile: a decoder that panics on it (a zero time
+/// base, say) rejects the file instead of taking the thread down with it.
+fn guarded<T>(f: impl FnOnce() -> Result<T, Rejection>) -> Result<T, Rejection> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        Err(Rejection::new(
+            "decoder_crash",
+            format!("the decoder cannot read this file (it is damaged or not what its name says); {CONVERT}"),
+        ))
+    })
+}
+
+fn header_inner(path: &Path) -> Result<Header, Rejection> {
     let Opened {
         format,
         title,
@@ -220,7 +239,7 @@ const EARLY_PACKETS: u64 = 4;
 
 /// Decodes the whole file: exact duration, loudness and peak; rejects corrupt or
 /// truncated files.
-pub fn analyse(path: &Path) -> Result<Analysis, Rejection> {
+fn analyse_inner(path: &Path) -> Result<Analysis, Rejection> {
     let head = header(path)?;
     let mut format = open(path, false)?.format;
     let track = format

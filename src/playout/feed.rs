@@ -63,7 +63,11 @@ fn feed(
     'items: for (i, item) in items.iter().enumerate() {
         let i = i as u32;
         let stamp = stamp(&item.source);
-        let mut src = match item.source.open(item.offset, channels, rate) {
+        let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            item.source.open(item.offset, channels, rate)
+        }))
+        .unwrap_or_else(|_| Err(format!("the decoder cannot read {}", item.source)));
+        let mut src = match opened {
             Ok(d) => d,
             Err(e) => {
                 let _ = markers.push(Marker {
@@ -81,10 +85,21 @@ fn feed(
         });
         let start = frames;
         let per_frame = channels as usize;
+        let mut crashed = false;
         loop {
             buf.clear();
-            if !src.next_block(item.gain, channels, &mut buf) {
-                break;
+            // A decoder that panics on a damaged file ends this item, not the run.
+            let more = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                src.next_block(item.gain, channels, &mut buf)
+            }));
+            match more {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(_) => {
+                    crashed = true;
+                    buf.clear();
+                    break;
+                }
             }
             let mut rest = &buf[..];
             while !rest.is_empty() {
@@ -125,6 +140,9 @@ fn feed(
                     want.as_secs_f64()
                 )
             })
+        });
+        let reason = reason.or_else(|| {
+            crashed.then(|| format!("the decoder failed partway through {}", item.source))
         });
         let kind = match (reason, changed(&stamp, &item.source)) {
             (Some(r), _) => MarkerKind::End(Some(r)),

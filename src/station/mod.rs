@@ -237,9 +237,13 @@ impl Station {
 
     /// A new configuration (and the lengths of its fixed files): what is on air continues;
     /// what comes next follows the new one.
-    pub fn reload(&mut self, config: Arc<Config>, fixed: Lengths) {
+    ///
+    /// Starts before `now` that only the new configuration has were never owed: the
+    /// schedule is taken up from `now` (never "caught up" as if the station had been off).
+    pub fn reload(&mut self, config: Arc<Config>, fixed: Lengths, now: DateTime<Utc>) {
         self.config = config;
         self.fixed = fixed;
+        self.cursor = self.cursor.max(now);
         self.next_cache.set(None);
     }
 

@@ -640,3 +640,41 @@ fn a_clock_step_forward_catches_up_once_and_a_step_back_airs_nothing_twice() {
     p.take(st.tick(t(5, 59, 58) + chrono::Duration::days(4)));
     assert_eq!(p.cued.len(), 2);
 }
+
+/// A reload long after the last start: the new schedule is taken up from now, never
+/// "caught up" with starts only it has (found by the hostile-input run: a reload to a
+/// programme every second logged ten seconds of `missed` rows).
+#[test]
+fn a_reload_takes_the_new_schedule_up_from_now() {
+    let c = config(
+        vec![programme(
+            "Sáng",
+            "0 6 * * *",
+            Priority::Normal,
+            vec![cat("tin")],
+        )],
+        1,
+    );
+    let items = vec![item("tin", "a", 1)];
+    // Up at 06:30, after the morning's start; nothing is due until tomorrow.
+    let (mut st, _) = Station::new(c, Lengths::new(), items, History::default(), t(6, 30, 0));
+    let mut p = Fake::default();
+    p.take(st.tick(t(6, 30, 0)));
+    let every_second = config(
+        vec![programme(
+            "Mỗi giây",
+            "* * * * * *",
+            Priority::Normal,
+            vec![cat("tin")],
+        )],
+        1,
+    );
+    st.reload(every_second, Lengths::new(), t(7, 0, 0));
+    p.take(st.tick(t(7, 0, 0)));
+    assert!(!p.log.iter().any(|l| l.ends_with("missed")), "{:?}", p.log);
+    assert!(!p.cued.is_empty(), "the coming seconds' starts");
+    assert!(
+        p.cued.iter().all(|c| c.at >= t(7, 0, 0)),
+        "none from the past"
+    );
+}
