@@ -55,7 +55,7 @@ def status_ok():
             return False
         if r.returncode == 0:
             return True
-        if b"busy" in r.stderr:
+        if b"try again" in r.stderr:
             counts["busy_answers"] += 1
             return True
         time.sleep(0.2)

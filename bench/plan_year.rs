@@ -35,6 +35,8 @@ fn main() {
                 hash: format!("{i:064x}"),
                 gain_db: 0.0,
                 from_arrival: false,
+                rate: 44_100,
+                modified: from,
             }
         })
         .collect();

@@ -15,12 +15,14 @@ fn main() {
                 gain: 1.0,
                 offset: Default::default(),
                 expect: None,
+                rate: 0,
             },
             PlayItem {
                 source: loaxa::media::Source::File(path),
                 gain: 1.0,
                 offset: Default::default(),
                 expect: None,
+                rate: 0,
             },
         ],
     });

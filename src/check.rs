@@ -19,7 +19,7 @@ const HORIZON_DAYS: i64 = 366;
 /// a daily, weekly or monthly schedule, and a bounded cost for a programme every second.
 const SAMPLE: usize = 32;
 /// Cron evaluations the schedule-wide checks may spend, shared by all expressions.
-const BUDGET: usize = 12_000;
+const BUDGET: usize = 4_000;
 /// Overlap warnings listed one by one; more are counted in one line.
 const MAX_OVERLAP_WARNINGS: usize = 20;
 /// Overlaps are looked for this far ahead (weekly and monthly patterns show within it).
@@ -66,7 +66,7 @@ pub fn lint(
         .map(|p| p.when.len())
         .sum::<usize>()
         .max(1);
-    let sample = (BUDGET / specs).clamp(4, SAMPLE);
+    let sample = (BUDGET / specs).clamp(2, SAMPLE);
 
     for (i, p) in config.programmes.iter().enumerate() {
         // Quiet hours and date windows, judged on a bounded sample of starts from the day

@@ -366,7 +366,7 @@ async fn run_async(opts: Options) -> i32 {
                 Some(Msg::Library(c)) => d.library_change(c, Utc::now()),
                 Some(Msg::Ingested(item, emergency, reply)) => {
                     let r = item
-                        .map_err(|m| Error::new(Code::NoSuchItem, m))
+                        .map_err(|m| Error::new(Code::NoSuchItem, format!("no library item can be played from it: {m} — `loaxa library` lists the items and their state")))
                         .and_then(|i| d.play(crate::item::Entry::of_item(&i), emergency, Utc::now()));
                     let _ = reply.send(r);
                 }
@@ -494,10 +494,7 @@ impl Daemon {
         else {
             return;
         };
-        let fresh = std::fs::metadata(&cand.path)
-            .and_then(|m| m.modified())
-            .map(|t| t.elapsed().unwrap_or_default() < FRESH)
-            .unwrap_or(false);
+        let fresh = now - cand.modified < chrono::Duration::from_std(FRESH).unwrap_or_default();
         if !fresh || !cand.valid_at(now) {
             tracing::info!("emergency folder: {id} is not new; not broadcasting it again");
             return;
@@ -563,14 +560,16 @@ impl Daemon {
         let _ = reply.send(r);
     }
 
-    /// A file under a category folder the library does not list yet (just copied in).
+    /// Where an id the library does not list yet would be (a file just copied in): a
+    /// plain relative path under the audio folder, never `..` or absolute. The library,
+    /// on its own thread, looks at the file.
     fn ingestible(&self, id: &str) -> Option<PathBuf> {
         let rel = Path::new(id);
-        let plain = rel
-            .components()
-            .all(|c| matches!(c, std::path::Component::Normal(_)));
-        let path = self.config.paths.audio.join(rel);
-        (plain && path.is_file()).then_some(path)
+        let plain = !id.is_empty()
+            && rel
+                .components()
+                .all(|c| matches!(c, std::path::Component::Normal(_)));
+        plain.then(|| self.config.paths.audio.join(rel))
     }
 
     fn play(

@@ -31,6 +31,12 @@ pub struct Item {
     /// Whether `valid_from` is only when the file arrived (no date in its name or sidecar).
     #[serde(skip)]
     pub from_arrival: bool,
+    /// Its sample rate (the output opens at it when it can: no resampling), 0 if unknown.
+    #[serde(skip)]
+    pub rate: u32,
+    /// When its file last changed (an emergency file only airs when it is new).
+    #[serde(skip)]
+    pub modified: DateTime<Utc>,
 }
 
 impl Item {
@@ -71,6 +77,9 @@ pub struct Entry {
     pub gain_db: f64,
     /// Start this far in (resuming after an emergency).
     pub offset: Duration,
+    /// Its sample rate when known (0: not known), so the output opens at it.
+    #[serde(default)]
+    pub rate: u32,
 }
 
 impl Entry {
@@ -86,6 +95,7 @@ impl Entry {
             hash: Some(c.hash.clone()),
             gain_db: c.gain_db,
             offset: Duration::ZERO,
+            rate: c.rate,
         }
     }
 
@@ -109,6 +119,7 @@ impl Entry {
             hash: known.map(|c| c.hash.clone()),
             gain_db: known.map(|c| c.gain_db).unwrap_or(0.0),
             offset: Duration::ZERO,
+            rate: known.map(|c| c.rate).unwrap_or(0),
         }
     }
 

@@ -600,3 +600,85 @@ fn a_file_overwritten_while_it_airs_is_logged_as_changed() {
         "{b:#?}"
     );
 }
+
+fn rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Clients that hold the socket (1 100 idle connections, a 50 MB line without an end) cost
+/// no airing and no memory: the programme airs on its second, `status` answers (or says
+/// `busy` at once), and the daemon's memory stays small.
+#[test]
+fn idle_floods_and_endless_lines_on_the_socket_cost_no_airing() {
+    use std::io::Write;
+    use std::os::unix::net::UnixStream;
+    // This test's own process needs the file handles for its 1 100 connections.
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: our own process's limits, with a live struct.
+    unsafe {
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
+        lim.rlim_cur = lim.rlim_max.min(8192);
+        libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+    }
+    let st = station(&second_after(8));
+    tone(
+        &st.path().join("audio/tin/2026-01-01 mot.wav"),
+        440.0,
+        1.0,
+        0.5,
+        0.0,
+    );
+    let d = spawn(&st, &[]);
+    std::thread::sleep(Duration::from_millis(800));
+    let sock = st.path().join("state/control.sock");
+    let idle: Vec<UnixStream> = (0..1100)
+        .filter_map(|_| UnixStream::connect(&sock).ok())
+        .collect();
+    assert!(idle.len() >= 1000, "only {} connections", idle.len());
+    let mut big = UnixStream::connect(&sock).unwrap();
+    let chunk = vec![b'x'; 1 << 20];
+    for _ in 0..50 {
+        if big.write_all(&chunk).is_err() {
+            break; // the daemon dropped it: good
+        }
+    }
+    let rss = rss_kb(d.id());
+    // The status answers within a few seconds: the status itself, or `busy` at once.
+    let t = Instant::now();
+    let out = Command::new(common::bin())
+        .args(["status", "--config"])
+        .arg(st.config())
+        .output()
+        .unwrap();
+    assert!(t.elapsed() < Duration::from_secs(5));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() || err.contains("try again in a moment"),
+        "{err}"
+    );
+    wait_rows(&st, "the programme", |r| {
+        r.iter().any(|x| x.status == Status::Completed)
+    });
+    drop(idle);
+    drop(big);
+    std::thread::sleep(Duration::from_millis(2500));
+    let out = Command::new(common::bin())
+        .args(["status", "--config"])
+        .arg(st.config())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let log = stop(d);
+    let r = rows(&st);
+    let late = (r[0].started_at.unwrap() - r[0].scheduled_at.unwrap()).num_milliseconds();
+    assert!(late.abs() < 100, "aired {late} ms off its second\n{log}");
+    assert!(rss < 100_000, "RSS {rss} kB under the flood");
+}

@@ -337,6 +337,7 @@ fn audio(spec: &crate::playout::output::Spec, tone: bool) -> Finding {
             gain: 0.5,
             offset: Duration::ZERO,
             expect: Some(Duration::from_secs(1)),
+            rate: 0,
         }],
     });
     let t = std::time::Instant::now();

@@ -1037,6 +1037,8 @@ impl Library {
                     hash: p.hash.clone(),
                     gain_db: a.gain_db,
                     from_arrival: a.from_arrival,
+                    rate: p.header.sample_rate,
+                    modified: DateTime::<Utc>::from_timestamp_nanos(e.mtime_ns),
                 })
             })
             .collect()

@@ -20,6 +20,8 @@ pub struct PlayItem {
     pub offset: Duration,
     /// Its length, when known: decoding that stops well short of it is a failure.
     pub expect: Option<Duration>,
+    /// Its sample rate when known (0: not known).
+    pub rate: u32,
 }
 
 /// How far ahead of the audio thread the decoder runs.

@@ -268,13 +268,10 @@ impl Player for RealPlayer {
     fn cue(&mut self, plan: PlayPlan) {
         let run = plan.run;
         // Opening for this run: at its first item's rate if the device takes it, so the
-        // common case (all material at one rate) needs no resampling.
+        // common case (all material at one rate) needs no resampling. The library knows
+        // the rate: no file is read here, on the loop that cues programmes.
         let rate = if self.out.is_none() {
-            plan.items
-                .first()
-                .and_then(|i| crate::media::probe::header(i.source.path()).ok())
-                .map(|h| h.sample_rate)
-                .filter(|r| *r > 0)
+            plan.items.first().map(|i| i.rate).filter(|r| *r > 0)
         } else {
             None
         };

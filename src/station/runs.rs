@@ -247,6 +247,7 @@ impl Station {
                     gain: (10f64.powf(e.gain_db / 20.0) as f32) * vol,
                     offset: e.offset,
                     expect: e.duration,
+                    rate: e.rate,
                 })
                 .collect(),
         }

@@ -124,6 +124,8 @@ fn item(category: &str, name: &str, len: u64) -> Item {
         hash: name.into(),
         gain_db: 0.0,
         from_arrival: false,
+        rate: 48_000,
+        modified: t(0, 0, 0),
     }
 }
 
