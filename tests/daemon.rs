@@ -675,7 +675,11 @@ fn idle_floods_and_endless_lines_on_the_socket_cost_no_airing() {
         .arg(st.config())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let log = stop(d);
     let r = rows(&st);
     let late = (r[0].started_at.unwrap() - r[0].scheduled_at.unwrap()).num_milliseconds();
