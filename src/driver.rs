@@ -109,6 +109,12 @@ impl<P: Player> Driver<P> {
                 airing,
                 at,
             } => {
+                let title = match (&airing.programme, &airing.title) {
+                    (Some(p), Some(t)) => format!("{p} — {t}"),
+                    (None, Some(t)) => t.clone(),
+                    (p, None) => p.clone().unwrap_or_default(),
+                };
+                self.player.now_playing(&title);
                 let row = match &self.store {
                     Some(s) => self.journal.start(s, *run, *item, airing, *at)?,
                     None => None,

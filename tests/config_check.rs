@@ -664,3 +664,45 @@ fn a_programme_every_second_and_two_thousand_programmes_check() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).contains("2000 programmes"), "{}", stdout(&out));
 }
+
+/// An Icecast output's mistakes, each at its position; the password never in a message.
+#[test]
+fn icecast_output_mistakes_are_positioned() {
+    let with = |out: &str| format!("{BASE}outputs:\n{out}");
+    expect_error(
+        &with("  - icecast: \"https://a:8000/x.mp3\"\n    password: p\n"),
+        "13:14",
+        "not an http:// address",
+    );
+    expect_error(
+        &with("  - icecast: \"http://a:port/x.mp3\"\n    password: p\n"),
+        "13:14",
+        "not a mount address",
+    );
+    expect_error(
+        &with("  - icecast: \"http://a:8000/x.mp3\"\n"),
+        "13:14",
+        "no password",
+    );
+    expect_error(
+        &with("  - icecast: \"http://a:8000/x.mp3\"\n    password_file: khong-co.pass\n"),
+        "14:20",
+        "cannot read the password file",
+    );
+    expect_error(
+        &with("  - icecast: \"http://a:8000/x.mp3\"\n    password: bi-mat\n    bitrate: 100\n"),
+        "15:14",
+        "100 kb/s is not an MP3 bitrate",
+    );
+    expect_error(
+        &with("  - icecast: \"http://a:8000/x.mp3\"\n    password: bi-mat\n    bitrat: 64\n"),
+        "15:5",
+        "bitrat",
+    );
+    let s = Site::new();
+    s.write_config(&with(
+        "  - icecast: \"http://a:8000/x.mp3\"\n    password: bi-mat-lam\n    bitrate: 100\n",
+    ));
+    let out = s.run(&["check"]);
+    assert!(!stderr(&out).contains("bi-mat-lam"), "{}", stderr(&out));
+}

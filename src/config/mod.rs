@@ -81,6 +81,8 @@ pub struct Output {
 pub enum SinkSpec {
     /// A recording of what airs; a `%` date pattern in the name starts a file per period.
     Wav(PathBuf),
+    /// A mount on an Icecast server that IP loudspeakers listen to.
+    Icecast(Box<Icecast>),
 }
 
 impl SinkSpec {
@@ -88,6 +90,7 @@ impl SinkSpec {
     pub fn kind(&self) -> &'static str {
         match self {
             SinkSpec::Wav(_) => "wav",
+            SinkSpec::Icecast(_) => "icecast",
         }
     }
 }
@@ -96,7 +99,43 @@ impl std::fmt::Display for SinkSpec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             SinkSpec::Wav(p) => write!(f, "wav:{}", p.display()),
+            // Never the password.
+            SinkSpec::Icecast(i) => write!(f, "icecast:http://{}:{}{}", i.host, i.port, i.mount),
         }
+    }
+}
+
+/// An Icecast mount loaxa is the source of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Icecast {
+    pub host: String,
+    pub port: u16,
+    /// `/name.mp3`.
+    pub mount: String,
+    pub user: String,
+    pub password: Secret,
+    pub format: StreamFormat,
+    /// kb/s.
+    pub bitrate: u32,
+    /// The stream's name and description, as listeners' players show them.
+    pub name: Option<String>,
+    pub description: Option<String>,
+}
+
+/// How a stream is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StreamFormat {
+    Mp3,
+}
+
+/// A password: it is never printed, not even in a debug dump.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
     }
 }
 
@@ -492,7 +531,32 @@ struct RawEmergency {
 }
 
 /// The backends an `outputs:` entry may name.
-const OUTPUT_KINDS: [&str; 2] = ["device", "wav"];
+const OUTPUT_KINDS: [&str; 3] = ["device", "wav", "icecast"];
+
+/// The bitrates LAME encodes at (kb/s).
+pub const MP3_BITRATES: [u32; 14] = [
+    32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320,
+];
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIcecast {
+    icecast: String,
+    #[serde(default)]
+    user: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    password_file: Option<PathBuf>,
+    #[serde(default)]
+    format: Option<StreamFormat>,
+    #[serde(default)]
+    bitrate: Option<u32>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+}
 
 const TOP_KEYS: [&str; 10] = [
     "station",
@@ -817,6 +881,12 @@ impl Cx {
                 );
                 continue;
             };
+            if m.contains_key("icecast") {
+                if let Some(spec) = self.icecast(Value::Mapping(m), &path, base) {
+                    output.sinks.push(SinkSpec::Icecast(Box::new(spec)));
+                }
+                continue;
+            }
             if m.len() != 1 {
                 self.error(
                     pos,
@@ -884,6 +954,96 @@ impl Cx {
                 }
             }
         }
+        // Outputs listed without a sound device: no sound card, a soft clock is the master.
+        if device_at.is_none() && output.device.is_none() {
+            output.device = Some("null".into());
+        }
+    }
+
+    /// An `icecast:` output: the mount's URL, credentials (the password from the config or
+    /// a file only the service reads), encoding and what listeners see.
+    fn icecast(&mut self, v: Value, path: &str, base: &Path) -> Option<Icecast> {
+        let raw: RawIcecast = self.read(path, "the `icecast` output", v)?;
+        let at = |k: &str| join_key(path, k);
+        let url_at = self.loc.value(&at("icecast"));
+        let url = raw.icecast.trim();
+        let Some(rest) = url.strip_prefix("http://") else {
+            self.error(
+                url_at,
+                format!("`{url}` is not an http:// address"),
+                "write the mount's address, e.g. `http://127.0.0.1:8000/xa.mp3` (Icecast on the LAN speaks plain HTTP)",
+            );
+            return None;
+        };
+        let (hostport, mount) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, ""),
+        };
+        let (host, port) = match hostport.rsplit_once(':') {
+            Some((h, p)) => (h, p.parse::<u16>().ok()),
+            None => (hostport, Some(8000)),
+        };
+        if host.is_empty() || port.is_none() || mount.len() < 2 || mount.contains(['?', '#', ' ']) {
+            self.error(
+                url_at,
+                format!("`{url}` is not a mount address"),
+                "write `http://HOST:PORT/MOUNT`, e.g. `http://127.0.0.1:8000/xa.mp3`",
+            );
+            return None;
+        }
+        let password = match (raw.password, raw.password_file) {
+            (Some(p), None) => p,
+            (None, Some(f)) => {
+                let f = base.join(f);
+                match std::fs::read_to_string(&f) {
+                    Ok(t) => t.trim_end_matches(['\n', '\r']).to_string(),
+                    Err(e) => {
+                        self.error(
+                            self.loc.value(&at("password_file")),
+                            format!("cannot read the password file {}: {e}", f.display()),
+                            "create it with the mount's source password, readable by the service (`chmod 640`, group `loaxa`)",
+                        );
+                        return None;
+                    }
+                }
+            }
+            (Some(_), Some(_)) => {
+                self.error(
+                    self.loc.key(&at("password_file")),
+                    "both `password` and `password_file`",
+                    "keep one: `password_file` keeps the password out of schedule.yaml",
+                );
+                return None;
+            }
+            (None, None) => {
+                self.error(
+                    url_at,
+                    "the Icecast output has no password",
+                    "add `password_file: /etc/loaxa/icecast.pass` (or `password:`), the source password of icecast.xml",
+                );
+                return None;
+            }
+        };
+        let bitrate = raw.bitrate.unwrap_or(128);
+        if !MP3_BITRATES.contains(&bitrate) {
+            self.error(
+                self.loc.value(&at("bitrate")),
+                format!("{bitrate} kb/s is not an MP3 bitrate"),
+                "use 64 or 96 for speech on loudspeakers, 128 for music",
+            );
+            return None;
+        }
+        Some(Icecast {
+            host: host.to_string(),
+            port: port.unwrap_or(8000),
+            mount: mount.to_string(),
+            user: raw.user.unwrap_or_else(|| "source".into()),
+            password: Secret(password),
+            format: raw.format.unwrap_or(StreamFormat::Mp3),
+            bitrate,
+            name: raw.name.map(|n| nfc(n.trim())),
+            description: raw.description.map(|d| nfc(d.trim())),
+        })
     }
 
     fn library(&mut self, v: Option<Value>) -> LibrarySettings {

@@ -93,6 +93,8 @@ pub trait Player: Send {
         None
     }
     fn describe(&self) -> String;
+    /// What is on air now, for the outputs that show it (a stream's title).
+    fn now_playing(&mut self, _title: &str) {}
     /// Each output's health: the master first, then any secondary sinks.
     fn health(&self) -> Vec<OutputHealth> {
         vec![OutputHealth {
@@ -162,6 +164,9 @@ impl<P: Player + ?Sized> Player for Box<P> {
     }
     fn health(&self) -> Vec<OutputHealth> {
         (**self).health()
+    }
+    fn now_playing(&mut self, title: &str) {
+        (**self).now_playing(title)
     }
     fn latency(&self) -> Option<Duration> {
         (**self).latency()
@@ -384,7 +389,8 @@ impl Player for RealPlayer {
             self.out = None;
             return evs;
         }
-        if self.active.is_empty() {
+        // A stream receivers stay connected to wants the output open between programmes.
+        if self.active.is_empty() && !self.sinks.continuous() {
             let since = *self.idle_since.get_or_insert_with(std::time::Instant::now);
             if since.elapsed() >= IDLE_CLOSE {
                 self.out = None;
@@ -415,6 +421,10 @@ impl Player for RealPlayer {
 
     fn describe(&self) -> String {
         self.spec.to_string()
+    }
+
+    fn now_playing(&mut self, title: &str) {
+        self.sinks.now_playing(title);
     }
 
     fn health(&self) -> Vec<OutputHealth> {

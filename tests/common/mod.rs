@@ -224,3 +224,216 @@ impl Drop for PrivateRig {
             .status();
     }
 }
+
+/// A free TCP port on loopback (bound, read, released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A private icecast2 on loopback, for one test: its own config, port and folder; stopped
+/// when dropped. `scripts/test` installs Debian's `icecast2`.
+pub struct Icecast {
+    pub dir: PathBuf,
+    pub port: u16,
+    pub password: String,
+}
+
+impl Icecast {
+    pub fn start() -> Icecast {
+        // icecast2 refuses to run as root: it changes to `nobody`, who must reach its folder.
+        let dir = tempfile::Builder::new()
+            .prefix("ice")
+            .tempdir_in("/tmp")
+            .unwrap()
+            .keep();
+        std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o777))
+            .unwrap();
+        let port = free_port();
+        let ice = Icecast {
+            dir,
+            port,
+            password: "mat-khau-nguon".into(),
+        };
+        let xml = format!(
+            r#"<icecast>
+  <limits><clients>400</clients><sources>4</sources><queue-size>524288</queue-size>
+    <source-timeout>10</source-timeout><burst-on-connect>0</burst-on-connect><burst-size>0</burst-size></limits>
+  <authentication><source-password>{pw}</source-password>
+    <admin-user>admin</admin-user><admin-password>{pw}-admin</admin-password></authentication>
+  <hostname>127.0.0.1</hostname>
+  <listen-socket><port>{port}</port><bind-address>127.0.0.1</bind-address></listen-socket>
+  <fileserve>1</fileserve>
+  <paths><basedir>{d}</basedir><logdir>{d}</logdir><pidfile>{d}/icecast.pid</pidfile>
+    <webroot>/usr/share/icecast2/web</webroot><adminroot>/usr/share/icecast2/admin</adminroot></paths>
+  <logging><accesslog>access.log</accesslog><errorlog>error.log</errorlog><loglevel>3</loglevel></logging>
+  <security><chroot>0</chroot><changeowner><user>nobody</user><group>nogroup</group></changeowner></security>
+</icecast>
+"#,
+            pw = ice.password,
+            d = ice.dir.display()
+        );
+        std::fs::write(ice.dir.join("icecast.xml"), xml).unwrap();
+        ice.run();
+        ice
+    }
+
+    fn run(&self) {
+        let st = Command::new("icecast2")
+            .arg("-b")
+            .arg("-c")
+            .arg(self.dir.join("icecast.xml"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("icecast2 (scripts/test installs it)");
+        assert!(st.success(), "icecast2 did not start");
+        let t = std::time::Instant::now();
+        while self.get("/status-json.xsl").is_none() {
+            assert!(
+                t.elapsed() < std::time::Duration::from_secs(10),
+                "icecast2 does not answer on port {}",
+                self.port
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    /// A GET on the server; the body, or None if it does not answer.
+    pub fn get(&self, path: &str) -> Option<String> {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        s.set_read_timeout(Some(std::time::Duration::from_secs(3)))
+            .ok()?;
+        write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+        let mut out = String::new();
+        s.read_to_string(&mut out).ok()?;
+        out.contains(" 200 ")
+            .then(|| out.split("\r\n\r\n").nth(1).unwrap_or("").to_string())
+    }
+
+    /// Whether `mount` has a source now.
+    pub fn has_source(&self, mount: &str) -> bool {
+        self.get("/status-json.xsl")
+            .is_some_and(|b| b.contains(&format!("/{}\"", mount.trim_start_matches('/'))))
+    }
+
+    pub fn url(&self, mount: &str) -> String {
+        format!("http://127.0.0.1:{}{mount}", self.port)
+    }
+
+    pub fn pid(&self) -> Option<i32> {
+        std::fs::read_to_string(self.dir.join("icecast.pid"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    /// Kills the server (the network link to it is gone).
+    pub fn kill(&self) {
+        if let Some(pid) = self.pid() {
+            // SAFETY: signalling the server this test started.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            let t = std::time::Instant::now();
+            while self.get("/status-json.xsl").is_some() && t.elapsed().as_secs() < 5 {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        }
+        let _ = std::fs::remove_file(self.dir.join("icecast.pid"));
+    }
+
+    /// Starts it again on the same port.
+    pub fn restart(&self) {
+        self.run();
+    }
+}
+
+impl Drop for Icecast {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A listener decoding a stream with ffmpeg to 8 kHz mono; it records when each block of
+/// sound arrived, to find when a tone was first heard.
+pub struct Listener {
+    child: std::process::Child,
+    pub blocks: std::sync::Arc<std::sync::Mutex<Vec<(std::time::SystemTime, f64)>>>,
+}
+
+impl Listener {
+    pub fn start(url: &str) -> Listener {
+        use std::io::Read;
+        let mut child = Command::new("ffmpeg")
+            .args([
+                "-loglevel",
+                "error",
+                "-fflags",
+                "nobuffer",
+                "-probesize",
+                "4096",
+                "-analyzeduration",
+                "0",
+                "-i",
+                url,
+                "-flush_packets",
+                "1",
+                "-f",
+                "s16le",
+                "-ac",
+                "1",
+                "-ar",
+                "8000",
+                "-",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("ffmpeg (scripts/test installs it)");
+        let mut out = child.stdout.take().unwrap();
+        let blocks = std::sync::Arc::new(std::sync::Mutex::new(vec![]));
+        let b2 = blocks.clone();
+        std::thread::spawn(move || {
+            // 20 ms blocks: the RMS of each, stamped when it arrived.
+            let mut buf = [0u8; 320];
+            while out.read_exact(&mut buf).is_ok() {
+                let at = std::time::SystemTime::now();
+                let rms = (buf
+                    .chunks_exact(2)
+                    .map(|c| (i16::from_le_bytes([c[0], c[1]]) as f64 / 32768.0).powi(2))
+                    .sum::<f64>()
+                    / 160.0)
+                    .sqrt();
+                b2.lock().unwrap().push((at, rms));
+            }
+        });
+        Listener { child, blocks }
+    }
+
+    /// When sound (RMS above 0.05) was first heard after `from`.
+    pub fn heard_after(&self, from: std::time::SystemTime) -> Option<std::time::SystemTime> {
+        self.blocks
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(t, rms)| *t >= from && *rms > 0.05)
+            .map(|(t, _)| *t)
+    }
+
+    /// How many seconds of audio it has received.
+    pub fn seconds(&self) -> f64 {
+        self.blocks.lock().unwrap().len() as f64 * 0.02
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -4,6 +4,7 @@
 //! airtime stays the master's). Backends are chosen by name from [`BACKENDS`], the way
 //! librespot picks an audio backend and MPD runs each output on its own.
 
+mod icecast;
 mod wav;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,18 +27,39 @@ pub trait Sink: Send {
     fn write(&mut self, samples: &[f32], block: &Block) -> Result<u64, String>;
     /// Closes it (the master went idle or stops; or after a failure, before reopening).
     fn close(&mut self);
+    /// What is on air now, for backends that show it (a stream's metadata).
+    fn title(&mut self, _title: &str) {}
+    /// Whether it wants audio all the time, silence included (a stream receivers stay
+    /// connected to): the master then stays open between programmes.
+    fn continuous(&self) -> bool {
+        false
+    }
 }
 
 /// The backends by name, with what each does (for the technician guide and errors).
-pub const BACKENDS: &[(&str, &str)] = &[(
-    "wav",
-    "a recording of everything that airs, in a WAV file (a date pattern like %Y-%m-%d starts a file a day)",
-)];
+pub const BACKENDS: &[(&str, &str)] = &[
+    (
+        "wav",
+        "a recording of everything that airs, in a WAV file (a date pattern like %Y-%m-%d starts a file a day)",
+    ),
+    (
+        "icecast",
+        "a mount on an Icecast server, MP3, that IP loudspeakers pull; it stays up between programmes",
+    ),
+];
 
 fn backend(spec: &SinkSpec, tz: Tz) -> Box<dyn Sink> {
     match spec {
         SinkSpec::Wav(p) => Box::new(wav::WavSink::new(p.clone(), tz)),
+        SinkSpec::Icecast(i) => Box::new(icecast::IcecastSink::new((**i).clone())),
     }
+}
+
+/// What is on air, shared with every sink's thread (a version counter says when it changed).
+#[derive(Default)]
+struct Title {
+    version: std::sync::atomic::AtomicU64,
+    text: Mutex<String>,
 }
 
 /// First reopen after a failure, doubling up to [`MAX_BACKOFF`].
@@ -48,6 +70,7 @@ const TAP_SECS: u32 = 4;
 
 /// One sink's thread and what it shares with the player.
 struct Runner {
+    continuous: bool,
     taps: mpsc::Sender<TapReader>,
     health: Arc<Mutex<OutputHealth>>,
     stop: Arc<AtomicBool>,
@@ -60,11 +83,13 @@ pub struct Sinks {
     runners: Vec<Runner>,
     /// The zone health times are shown in.
     tz: Tz,
+    title: Arc<Title>,
 }
 
 impl Sinks {
     /// Starts a thread per sink (idle until the master opens).
     pub fn start(specs: &[SinkSpec], tz: Tz) -> Sinks {
+        let title = Arc::new(Title::default());
         let runners = specs
             .iter()
             .map(|spec| {
@@ -75,12 +100,19 @@ impl Sinks {
                     ..Default::default()
                 }));
                 let stop = Arc::new(AtomicBool::new(false));
-                let (h, s, b) = (health.clone(), stop.clone(), backend(spec, tz));
+                let (h, s, b, t) = (
+                    health.clone(),
+                    stop.clone(),
+                    backend(spec, tz),
+                    title.clone(),
+                );
+                let continuous = b.continuous();
                 let thread = std::thread::Builder::new()
                     .name(format!("sink-{}", spec.kind()))
-                    .spawn(move || run(b, rx, h, s, tz))
+                    .spawn(move || run(b, rx, h, s, tz, t))
                     .ok();
                 Runner {
+                    continuous,
                     taps: tx,
                     health,
                     stop,
@@ -88,7 +120,7 @@ impl Sinks {
                 }
             })
             .collect();
-        Sinks { runners, tz }
+        Sinks { runners, tz, title }
     }
 
     /// The master opened at `channels` × `rate`: one tap per sink, for its audio thread.
@@ -104,6 +136,21 @@ impl Sinks {
 
     pub fn tz(&self) -> Tz {
         self.tz
+    }
+
+    /// Whether a sink wants audio all the time (the master then stays open).
+    pub fn continuous(&self) -> bool {
+        self.runners.iter().any(|r| r.continuous)
+    }
+
+    /// What is on air now, for the sinks that show it.
+    pub fn now_playing(&self, title: &str) {
+        if let Ok(mut t) = self.title.text.lock() {
+            if *t != title {
+                *t = title.to_string();
+                self.title.version.fetch_add(1, Ordering::Relaxed);
+            }
+        }
     }
 
     pub fn health(&self) -> Vec<OutputHealth> {
@@ -135,8 +182,11 @@ fn run(
     health: Arc<Mutex<OutputHealth>>,
     stop: Arc<AtomicBool>,
     tz: Tz,
+    title: Arc<Title>,
 ) {
     let name = health.lock().map(|h| h.name.clone()).unwrap_or_default();
+    // The title version this sink last showed (0: none yet).
+    let mut shown = 0u64;
     let set = |f: &dyn Fn(&mut OutputHealth)| {
         if let Ok(mut h) = health.lock() {
             f(&mut h)
@@ -179,6 +229,8 @@ fn run(
             match sink.open(r.channels, r.rate) {
                 Ok(()) => {
                     open = true;
+                    // A new connection shows what is on air at once.
+                    shown = u64::MAX;
                     if failing {
                         tracing::info!("output {name}: working again");
                         failing = false;
@@ -200,6 +252,14 @@ fn run(
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                     continue;
                 }
+            }
+        }
+        let v = title.version.load(Ordering::Relaxed);
+        if v != shown {
+            shown = v;
+            let t = title.text.lock().map(|t| t.clone()).unwrap_or_default();
+            if !t.is_empty() {
+                sink.title(&t);
             }
         }
         match sink.write(&buf, &block) {
