@@ -326,8 +326,14 @@ where
     )
 }
 
-/// The wav and null outputs: a thread paced by the system clock renders 10 ms at a time,
-/// 20 ms ahead, so they behave like a sound card with a 20 ms delay.
+/// How much the soft clock renders at a time (its thread wakes 25 times a second), and how
+/// far ahead: it behaves like a sound card with a 60 ms delay. A stream fed from it gets
+/// each block that early, which offsets the MP3 encoder's own delay.
+const SOFT_CHUNK_MS: usize = 40;
+const SOFT_LEAD: i128 = 60_000_000;
+
+/// The wav and null outputs: a thread paced by the system clock renders 40 ms at a time,
+/// 60 ms ahead.
 fn open_soft(
     path: Option<PathBuf>,
     waker: Option<Waker>,
@@ -360,12 +366,12 @@ fn open_soft(
     let s2 = stop.clone();
     let failed = Arc::new(Mutex::new(None));
     let f2 = failed.clone();
-    let latency = Arc::new(AtomicU64::new(20_000_000));
-    let chunk = (rate / 100) as usize;
+    let latency = Arc::new(AtomicU64::new(SOFT_LEAD as u64));
+    let chunk = (rate as usize) * SOFT_CHUNK_MS / 1000;
     let t = std::thread::Builder::new()
         .name("soft-output".into())
         .spawn(move || {
-            let lead: i128 = 20_000_000;
+            let lead: i128 = SOFT_LEAD;
             let start = wall_ns() + lead;
             let mut done: u64 = 0;
             let mut buf = vec![0.0f32; chunk * channels as usize];

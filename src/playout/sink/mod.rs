@@ -65,6 +65,9 @@ struct Title {
 /// First reopen after a failure, doubling up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// How often a sink looks for new audio when its tap is empty (the master hands over 40 ms
+/// or more at a time).
+const POLL: Duration = Duration::from_millis(15);
 /// Seconds of audio a tap holds: how far a sink may fall behind before losing blocks.
 const TAP_SECS: u32 = 4;
 
@@ -218,7 +221,7 @@ fn run(
                     open = false;
                 }
             } else {
-                std::thread::sleep(Duration::from_millis(20));
+                std::thread::sleep(POLL);
             }
             continue;
         };
