@@ -5,7 +5,7 @@
 mod common;
 use common::{stderr, tone, Site};
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -14,10 +14,6 @@ use chrono::{DateTime, Timelike, Utc};
 use loaxa::airtime::{Airing, Status, Store};
 
 static RIG: Mutex<()> = Mutex::new(());
-
-fn rig_dir() -> PathBuf {
-    common::repo().join("tests/rig")
-}
 
 /// Holds the rig alone for one test (one capture at a time), started.
 fn start_rig() -> std::sync::MutexGuard<'static, ()> {
@@ -161,49 +157,7 @@ impl Drop for Run {
     }
 }
 
-struct Capture {
-    child: Child,
-    out: PathBuf,
-}
-
-#[derive(Debug, serde::Deserialize)]
-struct Segment {
-    start_ns: i128,
-    end_ns: i128,
-    dur_s: f64,
-}
-
-impl Capture {
-    fn start(env: &[(String, String)], out: &Path) -> Capture {
-        let child = Command::new("python3")
-            .arg(rig_dir().join("capture.py"))
-            .arg("record")
-            .arg(out)
-            .envs(env.iter().cloned())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(700));
-        Capture {
-            child,
-            out: out.to_path_buf(),
-        }
-    }
-
-    fn stop(mut self) -> Vec<Segment> {
-        // SAFETY: signalling our own child.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        self.child.wait().unwrap();
-        let o = Command::new("python3")
-            .arg(rig_dir().join("capture.py"))
-            .arg("analyze")
-            .arg(&self.out)
-            .output()
-            .unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&o.stdout)
-            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
-        serde_json::from_value(v["segments"].clone()).unwrap()
-    }
-}
+use common::{Capture, Segment};
 
 fn ns(t: DateTime<Utc>) -> i128 {
     t.timestamp_nanos_opt().unwrap() as i128

@@ -128,7 +128,7 @@ fn a_station_with_only_an_icecast_output_airs_on_the_second_into_the_mount() {
     wait("the mount", Duration::from_secs(10), || {
         ice.has_source("/xa.mp3")
     });
-    let l = Listener::start(&ice.url("/xa.mp3"));
+    let l = Listener::start(ice.port, "/xa.mp3", 64);
     wait("completed", Duration::from_secs(20), || {
         rows(&st).iter().any(|r| r.status == Status::Completed)
     });
@@ -179,23 +179,34 @@ fn the_sound_card_and_the_mount_air_the_same_programme() {
         0.5,
         0.0,
     );
+    let cap = common::Capture::start(&env, &st.path().join("cap"));
     let d = run(&st, &env);
     wait("the mount", Duration::from_secs(10), || {
         ice.has_source("/xa.mp3")
     });
-    let l = Listener::start(&ice.url("/xa.mp3"));
+    let l = Listener::start(ice.port, "/xa.mp3", 64);
     wait("completed", Duration::from_secs(20), || {
         rows(&st).iter().any(|r| r.status == Status::Completed)
     });
     std::thread::sleep(Duration::from_secs(2));
     let heard = l.heard_after((at - chrono::Duration::seconds(2)).into());
+    let segs = cap.stop();
     let log = stop(d, &st);
     let r = rows(&st);
     let late = (r[0].started_at.unwrap() - at).num_milliseconds();
     assert!(late.abs() < 50, "the card started it {late} ms off\n{log}");
+    // What the rig heard: the 2 s programme, on its second.
+    let t_ns = at.timestamp_nanos_opt().unwrap() as i128;
+    let on_card = segs
+        .iter()
+        .find(|s| s.start_ns >= t_ns - 100_000_000 && s.dur_s > 1.5)
+        .unwrap_or_else(|| panic!("the card did not air it: {segs:?}"));
+    let onset = (on_card.start_ns - t_ns) as f64 / 1e6;
+    eprintln!("the card aired it {onset:.1} ms after its second");
+    assert!(onset.abs() < 50.0, "{onset} ms");
     let delay = ms_after(at, heard.expect("the mount carried the programme"));
     eprintln!("mount listener heard it {delay} ms after its second");
-    assert!((-100..3000).contains(&delay), "{delay} ms");
+    assert!((-200..1000).contains(&delay), "{delay} ms");
 }
 
 /// 200 receivers stay connected through two programmes and the silence between them.

@@ -359,81 +359,153 @@ impl Drop for Icecast {
     }
 }
 
-/// A listener decoding a stream with ffmpeg to 8 kHz mono; it records when each block of
-/// sound arrived, to find when a tone was first heard.
+/// A receiver on an Icecast mount: it records the stream's bytes with the time each
+/// arrived. When a sound was heard is found afterwards: the capture is decoded (ffmpeg) and
+/// the first loud sample mapped back, through the constant bitrate, to the byte that
+/// carried it and so to when that byte arrived. No decoder buffering skews the figure.
 pub struct Listener {
-    child: std::process::Child,
-    pub blocks: std::sync::Arc<std::sync::Mutex<Vec<(std::time::SystemTime, f64)>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    got: std::sync::Arc<std::sync::Mutex<(Vec<(std::time::SystemTime, usize)>, Vec<u8>)>>,
+    kbps: u32,
+    dir: tempfile::TempDir,
 }
 
 impl Listener {
-    pub fn start(url: &str) -> Listener {
-        use std::io::Read;
-        let mut child = Command::new("ffmpeg")
-            .args([
-                "-loglevel",
-                "error",
-                "-fflags",
-                "nobuffer",
-                "-probesize",
-                "4096",
-                "-analyzeduration",
-                "0",
-                "-i",
-                url,
-                "-flush_packets",
-                "1",
-                "-f",
-                "s16le",
-                "-ac",
-                "1",
-                "-ar",
-                "8000",
-                "-",
-            ])
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("ffmpeg (scripts/test installs it)");
-        let mut out = child.stdout.take().unwrap();
-        let blocks = std::sync::Arc::new(std::sync::Mutex::new(vec![]));
-        let b2 = blocks.clone();
+    pub fn start(port: u16, mount: &str, kbps: u32) -> Listener {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        write!(s, "GET {mount} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_millis(500)))
+            .unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let got = std::sync::Arc::new(std::sync::Mutex::new((vec![], vec![])));
+        let (stop2, got2) = (stop.clone(), got.clone());
         std::thread::spawn(move || {
-            // 20 ms blocks: the RMS of each, stamped when it arrived.
-            let mut buf = [0u8; 320];
-            while out.read_exact(&mut buf).is_ok() {
-                let at = std::time::SystemTime::now();
-                let rms = (buf
-                    .chunks_exact(2)
-                    .map(|c| (i16::from_le_bytes([c[0], c[1]]) as f64 / 32768.0).powi(2))
-                    .sum::<f64>()
-                    / 160.0)
-                    .sqrt();
-                b2.lock().unwrap().push((at, rms));
+            let mut head = vec![];
+            let mut b = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && s.read_exact(&mut b).is_ok() {
+                head.push(b[0]);
+            }
+            let mut buf = [0u8; 8192];
+            while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
+                match s.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        let at = std::time::SystemTime::now();
+                        let mut g = got2.lock().unwrap();
+                        g.1.extend_from_slice(&buf[..n]);
+                        let total = g.1.len();
+                        g.0.push((at, total));
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+                    Err(_) => break,
+                }
             }
         });
-        Listener { child, blocks }
+        Listener {
+            stop,
+            got,
+            kbps,
+            dir: tempfile::tempdir().unwrap(),
+        }
     }
 
-    /// When sound (RMS above 0.05) was first heard after `from`.
+    /// When sound (RMS above 0.05 in a 20 ms block) first arrived at or after `from`.
     pub fn heard_after(&self, from: std::time::SystemTime) -> Option<std::time::SystemTime> {
-        self.blocks
-            .lock()
-            .unwrap()
-            .iter()
-            .find(|(t, rms)| *t >= from && *rms > 0.05)
-            .map(|(t, _)| *t)
+        let (log, data) = self.got.lock().unwrap().clone();
+        // The listener joined mid-frame: start at the first MP3 frame header.
+        let start = (0..data.len().saturating_sub(4)).find(|&i| {
+            data[i] == 0xFF && data[i + 1] & 0xE0 == 0xE0 && !matches!(data[i + 2] & 0xF0, 0 | 0xF0)
+        })?;
+        let mp3 = self.dir.path().join("capture.mp3");
+        std::fs::write(&mp3, &data[start..]).unwrap();
+        let pcm = Command::new("ffmpeg")
+            .args(["-loglevel", "error", "-i"])
+            .arg(&mp3)
+            .args(["-f", "s16le", "-ac", "1", "-ar", "8000", "-"])
+            .output()
+            .expect("ffmpeg (scripts/test installs it)")
+            .stdout;
+        let bytes_per_s = self.kbps as f64 * 125.0;
+        let arrival = |sample: usize| {
+            let byte = start + (sample as f64 / 8000.0 * bytes_per_s) as usize;
+            log.iter().find(|(_, total)| *total > byte).map(|(t, _)| *t)
+        };
+        for (i, block) in pcm.chunks_exact(320).enumerate() {
+            let rms = (block
+                .chunks_exact(2)
+                .map(|c| (i16::from_le_bytes([c[0], c[1]]) as f64 / 32768.0).powi(2))
+                .sum::<f64>()
+                / 160.0)
+                .sqrt();
+            let at = arrival(i * 160)?;
+            if at >= from && rms > 0.05 {
+                // The first loud sample within the block.
+                let first = block
+                    .chunks_exact(2)
+                    .position(|c| i16::from_le_bytes([c[0], c[1]]).unsigned_abs() > 1600)
+                    .unwrap_or(0);
+                return arrival(i * 160 + first);
+            }
+        }
+        None
     }
 
-    /// How many seconds of audio it has received.
+    /// How many seconds of stream it has received.
     pub fn seconds(&self) -> f64 {
-        self.blocks.lock().unwrap().len() as f64 * 0.02
+        self.got.lock().unwrap().1.len() as f64 / (self.kbps as f64 * 125.0)
     }
 }
 
 impl Drop for Listener {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// A recording of the rig's output (tests/rig/capture.py), analysed into the segments of
+/// sound it heard, each with its wall-clock start and end.
+pub struct Capture {
+    child: std::process::Child,
+    out: PathBuf,
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct Segment {
+    pub start_ns: i128,
+    pub end_ns: i128,
+    pub dur_s: f64,
+}
+
+impl Capture {
+    pub fn start(env: &[(String, String)], out: &Path) -> Capture {
+        let child = Command::new("python3")
+            .arg(repo().join("tests/rig").join("capture.py"))
+            .arg("record")
+            .arg(out)
+            .envs(env.iter().cloned())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(700));
+        Capture {
+            child,
+            out: out.to_path_buf(),
+        }
+    }
+
+    pub fn stop(mut self) -> Vec<Segment> {
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        self.child.wait().unwrap();
+        let o = Command::new("python3")
+            .arg(repo().join("tests/rig").join("capture.py"))
+            .arg("analyze")
+            .arg(&self.out)
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+        serde_json::from_value(v["segments"].clone()).unwrap()
     }
 }
