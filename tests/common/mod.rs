@@ -359,13 +359,16 @@ impl Drop for Icecast {
     }
 }
 
+/// What a listener received: (arrival time, bytes so far) per read, and the bytes.
+type Received = (Vec<(std::time::SystemTime, usize)>, Vec<u8>);
+
 /// A receiver on an Icecast mount: it records the stream's bytes with the time each
 /// arrived. When a sound was heard is found afterwards: the capture is decoded (ffmpeg) and
 /// the first loud sample mapped back, through the constant bitrate, to the byte that
 /// carried it and so to when that byte arrived. No decoder buffering skews the figure.
 pub struct Listener {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    got: std::sync::Arc<std::sync::Mutex<(Vec<(std::time::SystemTime, usize)>, Vec<u8>)>>,
+    got: std::sync::Arc<std::sync::Mutex<Received>>,
     kbps: u32,
     dir: tempfile::TempDir,
 }
