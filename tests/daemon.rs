@@ -686,3 +686,95 @@ fn idle_floods_and_endless_lines_on_the_socket_cost_no_airing() {
     assert!(late.abs() < 100, "aired {late} ms off its second\n{log}");
     assert!(rss < 100_000, "RSS {rss} kB under the flood");
 }
+
+/// One sub-folder the daemon cannot read (the technician copied it as another user) is
+/// listed as such, and every other folder stays watched: an emergency dropped afterwards
+/// airs within seconds, not at the next 30 s rescan. The daemon runs as `nobody` here, so
+/// the folder is unreadable to it even when the tests run as root.
+#[test]
+fn an_unreadable_folder_is_reported_and_the_rest_stays_watched() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let st = station("0 0 5 * * *");
+    let cfg = std::fs::read_to_string(st.config()).unwrap().replace(
+        "categories:\n",
+        "categories:\n  khan-cap: {name: Khẩn cấp, priority: emergency}\n",
+    );
+    st.write_config(&format!("{cfg}emergency:\n  category: khan-cap\n"));
+    let a = st.path().join("audio");
+    std::fs::create_dir_all(a.join("khan-cap")).unwrap();
+    std::fs::create_dir_all(a.join("tin/riêng")).unwrap();
+    tone(&a.join("tin/riêng/x.wav"), 440.0, 2.0, 0.5, 0.0);
+    // Everything belongs to the daemon's user but the one folder.
+    let root = unsafe { libc::geteuid() } == 0;
+    let (uid, gid) = if root {
+        (65534, 65534)
+    } else {
+        unsafe { (libc::geteuid(), libc::getegid()) }
+    };
+    let chown = |p: &std::path::Path| {
+        let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a valid path; our own test files.
+        unsafe { libc::chown(c.as_ptr(), uid, gid) };
+    };
+    for e in walkdir(st.path()) {
+        chown(&e);
+    }
+    std::fs::set_permissions(st.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let hidden = a.join("tin/riêng");
+    // SAFETY: as above; root keeps the folder, the daemon's user gets nothing.
+    let c = std::ffi::CString::new(hidden.as_os_str().as_encoded_bytes()).unwrap();
+    unsafe { libc::chown(c.as_ptr(), 0, 0) };
+    std::fs::set_permissions(&hidden, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let mut cmd = Command::new(common::bin());
+    cmd.args(["run", "--output", "null", "--config"])
+        .arg(st.config())
+        .current_dir(st.path())
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped());
+    if root {
+        cmd.uid(uid).gid(gid);
+    }
+    let d = cmd.spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    // An emergency now: a watched folder, so on air within seconds.
+    let dropped = Instant::now();
+    let bao = a.join("khan-cap/bão.wav");
+    tone(&bao, 880.0, 1.5, 0.5, 0.0);
+    // tone() backdates the file; an emergency airs only when it is new.
+    std::fs::File::options()
+        .append(true)
+        .open(&bao)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now())
+        .unwrap();
+    chown(&bao);
+    wait_rows(&st, "the emergency on air", |r| {
+        r.iter().any(|x| x.title.as_deref() == Some("bão"))
+    });
+    let took = dropped.elapsed();
+    let listing = Command::new(common::bin())
+        .args(["library", "--config"])
+        .arg(st.config())
+        .uid(uid)
+        .gid(gid)
+        .output()
+        .unwrap();
+    let log = stop(d);
+    assert!(
+        took < Duration::from_secs(10),
+        "on air after {took:?}\n{log}"
+    );
+    let text = String::from_utf8_lossy(&listing.stdout);
+    assert!(text.contains("cannot be read"), "{text}\n{log}");
+}
+
+fn walkdir(p: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = vec![p.to_path_buf()];
+    if p.is_dir() {
+        for e in std::fs::read_dir(p).unwrap() {
+            out.extend(walkdir(&e.unwrap().path()));
+        }
+    }
+    out
+}
