@@ -26,6 +26,10 @@ fn second_after(secs: i64) -> (DateTime<Utc>, String) {
 }
 
 fn station(ice: &Icecast, device: bool, whens: &[&str]) -> Site {
+    station_in(ice, device, whens, "bitrate: 64")
+}
+
+fn station_in(ice: &Icecast, device: bool, whens: &[&str], encoding: &str) -> Site {
     let st = Site::new();
     std::fs::write(
         st.path().join("icecast.pass"),
@@ -49,13 +53,17 @@ categories:
 outputs:
 {device}  - icecast: "{url}"
     password_file: icecast.pass
-    bitrate: 64
+    {encoding}
     name: "Đài xã Thử"
     description: "Cụm loa thôn 1"
 programmes:
 {progs}"#,
         device = if device { "  - device: default\n" } else { "" },
-        url = ice.url("/xa.mp3"),
+        url = ice.url(if encoding.contains("opus") {
+            "/xa.ogg"
+        } else {
+            "/xa.mp3"
+        }),
     ));
     st
 }
@@ -358,4 +366,45 @@ fn unescape(s: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// An Opus mount (Ogg): up before the programme, the programme heard in it, its title in
+/// the stream's tags (a new Ogg link when the title changes).
+#[test]
+fn an_opus_mount_carries_the_programme_and_its_title() {
+    let _rig = RIG.lock().unwrap_or_else(|e| e.into_inner());
+    let ice = Icecast::start();
+    let (_, when) = second_after(7);
+    let st = station_in(&ice, false, &[&when], "format: opus\n    bitrate: 32");
+    tone(
+        &st.path().join("audio/tin/2026-01-01 bản tin.wav"),
+        660.0,
+        2.0,
+        0.5,
+        0.0,
+    );
+    let d = run(&st, &[]);
+    wait("the mount", Duration::from_secs(10), || {
+        ice.has_source("/xa.ogg")
+    });
+    let l = Listener::start(ice.port, "/xa.ogg", 32);
+    wait("completed", Duration::from_secs(20), || {
+        rows(&st).iter().any(|r| r.status == Status::Completed)
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    let status = ice.get("/status-json.xsl").unwrap_or_default();
+    let log = stop(d, &st);
+    let peak = l.ogg_peak_rms();
+    assert!(
+        peak > 0.1,
+        "the programme is in the Opus stream (peak RMS {peak})\n{log}"
+    );
+    assert!(status.contains("\"server_type\":\"audio/ogg\""), "{status}");
+    // Icecast 2.4 shows no title for Opus streams (it does not read their tags, not even
+    // ffmpeg's); the stream itself carries it, in a new Ogg link's OpusTags.
+    assert!(
+        l.received_contains("TITLE=Thử 0 — bản tin".as_bytes()),
+        "the title in the stream's tags"
+    );
+    assert!(l.received_contains(b"OpusHead"));
 }

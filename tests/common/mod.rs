@@ -455,6 +455,43 @@ impl Listener {
         None
     }
 
+    /// The loudest 20 ms block of an Ogg stream received so far (decoded by ffmpeg from the
+    /// first Ogg page), as RMS 0–1.
+    pub fn ogg_peak_rms(&self) -> f64 {
+        let data = self.got.lock().unwrap().1.clone();
+        let Some(start) = data.windows(4).position(|w| w == b"OggS") else {
+            return 0.0;
+        };
+        let f = self.dir.path().join("capture.ogg");
+        std::fs::write(&f, &data[start..]).unwrap();
+        let pcm = Command::new("ffmpeg")
+            .args(["-loglevel", "error", "-i"])
+            .arg(&f)
+            .args(["-f", "s16le", "-ac", "1", "-ar", "8000", "-"])
+            .output()
+            .unwrap()
+            .stdout;
+        pcm.chunks_exact(320)
+            .map(|b| {
+                (b.chunks_exact(2)
+                    .map(|c| (i16::from_le_bytes([c[0], c[1]]) as f64 / 32768.0).powi(2))
+                    .sum::<f64>()
+                    / 160.0)
+                    .sqrt()
+            })
+            .fold(0.0, f64::max)
+    }
+
+    /// Whether the received bytes contain `needle` (an Ogg comment, say).
+    pub fn received_contains(&self, needle: &[u8]) -> bool {
+        self.got
+            .lock()
+            .unwrap()
+            .1
+            .windows(needle.len())
+            .any(|w| w == needle)
+    }
+
     /// How many seconds of stream it has received.
     pub fn seconds(&self) -> f64 {
         self.got.lock().unwrap().1.len() as f64 / (self.kbps as f64 * 125.0)

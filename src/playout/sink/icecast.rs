@@ -1,6 +1,7 @@
 //! The `icecast` sink: the station as the source of an Icecast mount that IP loudspeakers
-//! (cụm loa) pull. MP3 through LAME, sent over a plain HTTP `PUT` (Icecast 2.4's source
-//! protocol); the title on air goes to the mount's metadata. Distribution to many
+//! (cụm loa) pull. MP3 through LAME, or Opus (libopus) in Ogg, sent over a plain HTTP
+//! `PUT` (Icecast 2.4's source protocol); the title on air goes to the mount's metadata
+//! (MP3) or into the stream itself as a new Ogg link (Opus). Distribution to many
 //! receivers is Icecast's job: loaxa sends one stream.
 //!
 //! The mount stays up between programmes (the master keeps rendering silence while an
@@ -14,7 +15,7 @@ use base64::Engine;
 use mp3lame_encoder::{Builder, Encoder, FlushNoGap, InterleavedPcm, Quality};
 
 use super::{Block, Sink};
-use crate::config::Icecast;
+use crate::config::{Icecast, StreamFormat};
 
 /// How long a connect, a write or the server's answer may take before the link counts as
 /// lost (and is opened again, with a backoff).
@@ -24,6 +25,7 @@ pub struct IcecastSink {
     spec: Icecast,
     conn: Option<TcpStream>,
     enc: Option<Encoder>,
+    opus: Option<OpusOgg>,
     /// The stream's channels (LAME takes 1 or 2).
     channels: usize,
     /// The device's channels, of which the first one or two are sent.
@@ -40,6 +42,7 @@ impl IcecastSink {
             spec,
             conn: None,
             enc: None,
+            opus: None,
             channels: 2,
             input_channels: 2,
             out: Vec::with_capacity(1 << 16),
@@ -120,8 +123,57 @@ impl Sink for IcecastSink {
             320 => mp3lame_encoder::Bitrate::Kbps320,
             _ => mp3lame_encoder::Bitrate::Kbps128,
         };
+        let (enc, opus) = match self.spec.format {
+            StreamFormat::Mp3 => (Some(self.lame(rate, bitrate)?), None),
+            StreamFormat::Opus => (
+                None,
+                Some(OpusOgg::new(rate, self.channels, self.spec.bitrate)?),
+            ),
+        };
+        let s = self.source_request(rate)?;
+        self.conn = Some(s);
+        self.enc = enc;
+        self.opus = opus;
+        self.sent_title = None;
+        Ok(())
+    }
+
+    fn write(&mut self, samples: &[f32], block: &Block) -> Result<u64, String> {
+        self.encode_and_send(samples, block)
+    }
+
+    fn title(&mut self, title: &str) {
+        if let Some(o) = self.opus.as_mut() {
+            // Ogg carries its title in the stream: the next packet starts a new link.
+            o.retitle(title);
+            return;
+        }
+        if self.conn.is_some() && self.sent_title.as_deref() != Some(title) {
+            self.send_title(title);
+        }
+    }
+
+    fn close(&mut self) {
+        if let (Some(enc), Some(conn)) = (self.enc.as_mut(), self.conn.as_mut()) {
+            self.out.clear();
+            if let Ok(n) = enc.flush_to_vec::<FlushNoGap>(&mut self.out) {
+                let _ = conn.write_all(&self.out[..n]);
+            }
+        }
+        self.conn = None;
+        self.enc = None;
+        self.opus = None;
+    }
+
+    fn continuous(&self) -> bool {
+        true
+    }
+}
+
+impl IcecastSink {
+    fn lame(&self, rate: u32, bitrate: mp3lame_encoder::Bitrate) -> Result<Encoder, String> {
         let lame = |e: &dyn std::fmt::Debug| format!("the MP3 encoder refused its settings: {e:?}");
-        let enc = Builder::new()
+        Builder::new()
             .ok_or("the MP3 encoder cannot start")?
             .with_num_channels(self.channels as u8)
             .map_err(|e| lame(&e))?
@@ -134,10 +186,18 @@ impl Sink for IcecastSink {
             .with_quality(Quality::Ok)
             .map_err(|e| lame(&e))?
             .build()
-            .map_err(|e| lame(&e))?;
+            .map_err(|e| lame(&e))
+    }
+
+    /// Connects and announces the stream; Icecast answers 100 or 200 when it takes it.
+    fn source_request(&self, rate: u32) -> Result<TcpStream, String> {
         let mut s = self.connect()?;
+        let content_type = match self.spec.format {
+            StreamFormat::Mp3 => "audio/mpeg",
+            StreamFormat::Opus => "audio/ogg",
+        };
         let mut head = format!(
-            "PUT {} HTTP/1.1\r\nHost: {}:{}\r\nAuthorization: Basic {}\r\nUser-Agent: loaxa/{}\r\nContent-Type: audio/mpeg\r\nIce-Public: 0\r\nIce-Audio-Info: bitrate={};channels={};samplerate={rate}\r\nIce-Bitrate: {}\r\nExpect: 100-continue\r\n",
+            "PUT {} HTTP/1.1\r\nHost: {}:{}\r\nAuthorization: Basic {}\r\nUser-Agent: loaxa/{}\r\nContent-Type: {content_type}\r\nIce-Public: 0\r\nIce-Audio-Info: bitrate={};channels={};samplerate={rate}\r\nIce-Bitrate: {}\r\nExpect: 100-continue\r\n",
             self.spec.mount,
             self.spec.host,
             self.spec.port,
@@ -187,13 +247,16 @@ impl Sink for IcecastSink {
             }
             _ => return Err(format!("Icecast refused the stream: {line}")),
         }
-        self.conn = Some(s);
-        self.enc = Some(enc);
-        self.sent_title = None;
-        Ok(())
+        Ok(s)
     }
 
-    fn write(&mut self, samples: &[f32], _block: &Block) -> Result<u64, String> {
+    fn encode_and_send(&mut self, samples: &[f32], _block: &Block) -> Result<u64, String> {
+        if let (Some(o), Some(conn)) = (self.opus.as_mut(), self.conn.as_mut()) {
+            let bytes = o.push(samples, self.input_channels)?;
+            conn.write_all(&bytes)
+                .map_err(|e| format!("the Icecast connection broke: {e}"))?;
+            return Ok(bytes.len() as u64);
+        }
         let (Some(enc), Some(conn)) = (self.enc.as_mut(), self.conn.as_mut()) else {
             return Err("not open".into());
         };
@@ -221,25 +284,146 @@ impl Sink for IcecastSink {
             .map_err(|e| format!("the Icecast connection broke: {e}"))?;
         Ok(n as u64)
     }
+}
 
-    fn title(&mut self, title: &str) {
-        if self.conn.is_some() && self.sent_title.as_deref() != Some(title) {
-            self.send_title(title);
+/// Opus in Ogg, 20 ms packets, each on a page of its own (a receiver gets audio at once).
+/// A new title ends the logical stream and starts the next (a chained Ogg stream, which
+/// Icecast and players read as a title change).
+struct OpusOgg {
+    enc: opus::Encoder,
+    channels: usize,
+    pending: Vec<f32>,
+    pages: ogg::PacketWriter<'static, Vec<u8>>,
+    serial: u32,
+    granule: u64,
+    pre_skip: u16,
+    packet: Vec<u8>,
+    /// Whether the current link has its header pages out.
+    started: bool,
+    title: String,
+    next_title: Option<String>,
+}
+
+/// Samples per channel in one Opus packet (20 ms at 48 kHz).
+const OPUS_FRAME: usize = 960;
+
+impl OpusOgg {
+    fn new(rate: u32, channels: usize, kbps: u32) -> Result<OpusOgg, String> {
+        if rate != 48_000 {
+            return Err(format!(
+                "Opus streams need the output at 48 kHz; it runs at {rate} Hz — use `format: mp3`, or a sound card at 48 kHz"
+            ));
+        }
+        let ch = if channels == 1 {
+            opus::Channels::Mono
+        } else {
+            opus::Channels::Stereo
+        };
+        let fail = |e: opus::Error| format!("the Opus encoder refused its settings: {e}");
+        let mut enc = opus::Encoder::new(48_000, ch, opus::Application::Audio).map_err(fail)?;
+        enc.set_bitrate(opus::Bitrate::Bits(kbps as i32 * 1000))
+            .map_err(fail)?;
+        let pre_skip = enc.get_lookahead().map_err(fail)?.max(0) as u16;
+        Ok(OpusOgg {
+            enc,
+            channels,
+            pending: Vec::with_capacity(OPUS_FRAME * 4),
+            pages: ogg::PacketWriter::new(Vec::with_capacity(1 << 14)),
+            serial: rand_serial(),
+            granule: 0,
+            pre_skip,
+            packet: vec![0u8; 4000],
+            started: false,
+            title: String::new(),
+            next_title: None,
+        })
+    }
+
+    fn retitle(&mut self, title: &str) {
+        if title != self.title {
+            self.next_title = Some(title.to_string());
         }
     }
 
-    fn close(&mut self) {
-        if let (Some(enc), Some(conn)) = (self.enc.as_mut(), self.conn.as_mut()) {
-            self.out.clear();
-            if let Ok(n) = enc.flush_to_vec::<FlushNoGap>(&mut self.out) {
-                let _ = conn.write_all(&self.out[..n]);
+    fn headers(&mut self) -> Result<(), String> {
+        let mut head = b"OpusHead".to_vec();
+        head.push(1);
+        head.push(self.channels as u8);
+        head.extend_from_slice(&self.pre_skip.to_le_bytes());
+        head.extend_from_slice(&48_000u32.to_le_bytes());
+        head.extend_from_slice(&0i16.to_le_bytes());
+        head.push(0);
+        let vendor = concat!("loaxa ", env!("CARGO_PKG_VERSION"));
+        let mut tags = b"OpusTags".to_vec();
+        tags.extend_from_slice(&(vendor.len() as u32).to_le_bytes());
+        tags.extend_from_slice(vendor.as_bytes());
+        let comments: Vec<String> = if self.title.is_empty() {
+            vec![]
+        } else {
+            vec![format!("TITLE={}", self.title)]
+        };
+        tags.extend_from_slice(&(comments.len() as u32).to_le_bytes());
+        for c in &comments {
+            tags.extend_from_slice(&(c.len() as u32).to_le_bytes());
+            tags.extend_from_slice(c.as_bytes());
+        }
+        let end = ogg::PacketWriteEndInfo::EndPage;
+        let io = |e: std::io::Error| e.to_string();
+        self.pages
+            .write_packet(head, self.serial, end, 0)
+            .map_err(io)?;
+        self.pages
+            .write_packet(tags, self.serial, end, 0)
+            .map_err(io)?;
+        self.started = true;
+        self.granule = 0;
+        Ok(())
+    }
+
+    /// Takes interleaved audio of `input_channels`; returns the Ogg pages ready to send.
+    fn push(&mut self, samples: &[f32], input_channels: usize) -> Result<Vec<u8>, String> {
+        if input_channels == self.channels {
+            self.pending.extend_from_slice(samples);
+        } else {
+            for f in samples.chunks_exact(input_channels) {
+                self.pending.extend_from_slice(&f[..self.channels]);
             }
         }
-        self.conn = None;
-        self.enc = None;
+        if !self.started {
+            self.headers()?;
+        }
+        let n = OPUS_FRAME * self.channels;
+        while self.pending.len() >= n {
+            let len = self
+                .enc
+                .encode_float(&self.pending[..n], &mut self.packet)
+                .map_err(|e| format!("the Opus encoder failed: {e}"))?;
+            self.pending.drain(..n);
+            self.granule += OPUS_FRAME as u64;
+            let next = self.next_title.take();
+            let end = if next.is_some() {
+                ogg::PacketWriteEndInfo::EndStream
+            } else {
+                ogg::PacketWriteEndInfo::EndPage
+            };
+            self.pages
+                .write_packet(self.packet[..len].to_vec(), self.serial, end, self.granule)
+                .map_err(|e| e.to_string())?;
+            if let Some(t) = next {
+                // The next link: its own serial and headers, the new title.
+                self.title = t;
+                self.serial = self.serial.wrapping_add(1);
+                self.headers()?;
+            }
+        }
+        Ok(std::mem::take(self.pages.inner_mut()))
     }
+}
 
-    fn continuous(&self) -> bool {
-        true
-    }
+/// A stream serial that differs from one start to the next.
+fn rand_serial() -> u32 {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    (t.as_nanos() as u32) ^ std::process::id()
 }
