@@ -282,14 +282,18 @@ impl Station {
 
     /// The airing row of entry `i` of a run.
     pub(super) fn airing(&self, r: &Run, i: u32) -> NewAiring {
-        let e = &r.entries[i as usize];
+        self.entry_airing(&r.meta, &r.entries[i as usize])
+    }
+
+    /// The airing row of entry `e` of a running order described by `meta`.
+    pub(super) fn entry_airing(&self, meta: &Meta, e: &Entry) -> NewAiring {
         NewAiring {
             category: e.category.clone(),
             item_path: Some(self.item_path(e)),
             title: Some(e.title.clone()),
             content_hash: e.hash.clone(),
             planned: e.remaining(),
-            ..r.meta.airing()
+            ..meta.airing()
         }
     }
 

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{cd, Action, Level, Meta, Station, Why, EMERGENCY_LEAD, NOW_LEAD};
-use crate::airtime::{NewAiring, Status, Trigger};
+use crate::airtime::{Status, Trigger};
 use crate::config::AfterEmergency;
 use crate::item::Entry;
 
@@ -39,6 +39,17 @@ struct Owed {
     /// How far into its first entry it had played, when that entry was on air.
     #[serde(default)]
     played_ms: Option<u64>,
+}
+
+/// A running order not started: owed whole.
+impl From<(Meta, Vec<Entry>)> for Owed {
+    fn from((meta, entries): (Meta, Vec<Entry>)) -> Owed {
+        Owed {
+            meta,
+            entries,
+            played_ms: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -74,19 +85,8 @@ impl Station {
         let (interrupted, repeats) = self.emergencies.owed(now);
         Saved {
             runs,
-            waiting: waiting
-                .into_iter()
-                .map(|(meta, entries)| Owed {
-                    meta,
-                    entries,
-                    played_ms: None,
-                })
-                .collect(),
-            interrupted: interrupted.map(|(meta, entries)| Owed {
-                meta,
-                entries,
-                played_ms: None,
-            }),
+            waiting: waiting.into_iter().map(Owed::from).collect(),
+            interrupted: interrupted.map(Owed::from),
             repeats: repeats
                 .into_iter()
                 .map(|(entries, left, next_at)| OwedRepeat {
@@ -95,14 +95,7 @@ impl Station {
                     next_at,
                 })
                 .collect(),
-            queue: queue
-                .into_iter()
-                .map(|(meta, entries)| Owed {
-                    meta,
-                    entries,
-                    played_ms: None,
-                })
-                .collect(),
+            queue: queue.into_iter().map(Owed::from).collect(),
         }
     }
 
@@ -212,14 +205,7 @@ impl Station {
             // The entry on air has its row already (closed as interrupted at the start).
             .filter(|(i, _)| !(*i == 0 && o.played_ms.is_some()))
             .map(|(_, e)| Action::Record {
-                airing: NewAiring {
-                    category: e.category.clone(),
-                    item_path: Some(self.item_path(e)),
-                    title: Some(e.title.clone()),
-                    content_hash: e.hash.clone(),
-                    planned: e.remaining(),
-                    ..o.meta.airing()
-                },
+                airing: self.entry_airing(&o.meta, e),
                 status: Status::Missed,
                 reason: why.clone(),
             })
