@@ -466,7 +466,7 @@ impl Daemon {
             library: counts(&self.snapshot),
             air,
             outputs: player.health(),
-            alarms: self.driver.alarm().into_iter().collect(),
+            alarms: self.driver.alarms(),
         }
     }
 

@@ -26,6 +26,10 @@ pub struct Driver<P: Player> {
     dirty: bool,
     /// Rows are waiting for the log (the alarm is up).
     failing: bool,
+    /// Rows to give the output's measures: row, start, end, when asked.
+    measures: Vec<(i64, DateTime<Utc>, DateTime<Utc>, std::time::Instant)>,
+    /// Dead air on the output: since when the alarm is up.
+    dead_air: Option<String>,
 }
 
 impl<P: Player> Driver<P> {
@@ -45,6 +49,8 @@ impl<P: Player> Driver<P> {
             log,
             dirty: false,
             failing: false,
+            measures: vec![],
+            dead_air: None,
         }
     }
 
@@ -65,7 +71,63 @@ impl<P: Player> Driver<P> {
             result = result.and(self.exec(acts));
         }
         let acts = self.station.tick(now);
-        result.and(self.exec(acts))
+        let result = result.and(self.exec(acts));
+        self.watch_output(now);
+        result
+    }
+
+    /// What the output measured goes into each finished airing's row; silence while
+    /// something airs for longer than `alarms.after` raises the dead-air alarm (and runs
+    /// `alarms.command`), which clears when sound returns or nothing should air.
+    fn watch_output(&mut self, now: DateTime<Utc>) {
+        let alarms = self.station.config().alarms.clone();
+        if let Some(store) = &self.store {
+            let player = &self.player;
+            self.measures.retain(|(row, from, to, asked)| {
+                match player.measure(*from, *to, alarms.silence_db) {
+                    Some(m) => {
+                        let _ = store.set_measures(*row, m.lufs, m.peak_db, m.longest_silence);
+                        false
+                    }
+                    // Not measured yet; a closed output never will be: give up after a while.
+                    None => asked.elapsed() < std::time::Duration::from_secs(30),
+                }
+            });
+        }
+        let on_air = self.station.status(now).on_air;
+        let silent = self.player.silent_for(alarms.silence_db);
+        let dead = match (&on_air, silent) {
+            (Some(a), Some(d)) if d >= alarms.after => Some(format!(
+                "dead air: the output has been silent for {} while `{}` should be on air — check the source, the mixer and the amplifier",
+                crate::config::format_duration(d),
+                a.title
+            )),
+            _ => None,
+        };
+        match (&self.dead_air, dead) {
+            (None, Some(m)) => {
+                tracing::error!("{m}");
+                (self.publish)(&Event::Alarm {
+                    active: true,
+                    message: m.clone(),
+                    at: now,
+                });
+                if let Some(cmd) = &alarms.command {
+                    run_alarm_command(cmd, &m);
+                }
+                self.dead_air = Some(m);
+            }
+            (Some(_), None) => {
+                tracing::info!("the output has sound again");
+                (self.publish)(&Event::Alarm {
+                    active: false,
+                    message: "the output has sound again".into(),
+                    at: now,
+                });
+                self.dead_air = None;
+            }
+            _ => {}
+        }
     }
 
     /// Carries out what the station decided. Every action reaches the player even when the
@@ -148,7 +210,18 @@ impl<P: Player> Driver<P> {
                         *played,
                         texts.as_ref().map(|(en, vi)| (en.as_str(), vi.as_str())),
                     )? {
-                        Some((row, airing)) => (row, airing),
+                        Some(crate::airtime::journal::Finished {
+                            row,
+                            airing,
+                            started,
+                        }) => {
+                            if let Some(row) = row.filter(|_| self.player.measured()) {
+                                // Measured once the output has rendered to its end.
+                                self.measures
+                                    .push((row, started, *at, std::time::Instant::now()));
+                            }
+                            (row, airing)
+                        }
                         None => return Ok(()),
                     },
                     None => (None, Default::default()),
@@ -236,6 +309,14 @@ impl<P: Player> Driver<P> {
         })
     }
 
+    /// Every alarm that is up, one line each.
+    pub fn alarms(&self) -> Vec<String> {
+        self.alarm()
+            .into_iter()
+            .chain(self.dead_air.clone())
+            .collect()
+    }
+
     /// Shutting down: what is on air is closed as interrupted.
     pub fn shutdown(&mut self, now: DateTime<Utc>, why: &str) -> Result<(), airtime::Error> {
         let acts = self.station.shutdown(now, why);
@@ -291,5 +372,26 @@ fn log_action(a: &Action) {
         Action::Note(Level::Info, m) => tracing::info!("{m}"),
         Action::Note(Level::Warn, m) => tracing::warn!("{m}"),
         Action::Note(Level::Error, m) => tracing::error!("{m}"),
+    }
+}
+
+/// Runs the station's alarm command with the message as its argument, without waiting for
+/// it (an SMS through a GSM modem can take seconds); its exit is reaped on a thread.
+fn run_alarm_command(cmd: &std::path::Path, message: &str) {
+    match std::process::Command::new(cmd)
+        .arg(message)
+        .stdin(std::process::Stdio::null())
+        .spawn()
+    {
+        Ok(mut child) => {
+            std::thread::spawn(move || {
+                if let Ok(st) = child.wait() {
+                    if !st.success() {
+                        tracing::warn!("the alarm command exited with {st}");
+                    }
+                }
+            });
+        }
+        Err(e) => tracing::error!("cannot run the alarm command {}: {e}", cmd.display()),
     }
 }

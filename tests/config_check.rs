@@ -706,3 +706,27 @@ fn icecast_output_mistakes_are_positioned() {
     let out = s.run(&["check"]);
     assert!(!stderr(&out).contains("bi-mat-lam"), "{}", stderr(&out));
 }
+
+#[test]
+fn alarm_mistakes_are_positioned() {
+    expect_error(
+        &format!("{BASE}alarms:\n  silence: 3\n"),
+        "13:12",
+        "3 dBFS is not a silence level",
+    );
+    expect_error(
+        &format!("{BASE}alarms:\n  after: 100ms\n"),
+        "13:10",
+        "would raise the alarm at every pause",
+    );
+    expect_error(
+        &format!("{BASE}alarms:\n  command: khong-co.sh\n"),
+        "13:12",
+        "the alarm command",
+    );
+    expect_error(
+        &format!("{BASE}alarms:\n  silense: -40\n"),
+        "13:3",
+        "did you mean `silence`?",
+    );
+}

@@ -568,3 +568,81 @@ fn mp3_items_play_back_to_back_without_their_encoder_padding() {
         near[0].dur_s
     );
 }
+
+/// What went out is measured and kept in the airing's row (loudness, peak, the longest
+/// silence), and silence while a programme airs raises the dead-air alarm, runs the alarm
+/// command, and clears when the sound is back.
+#[test]
+fn the_output_is_measured_into_the_row_and_dead_air_raises_the_alarm() {
+    use std::os::unix::fs::PermissionsExt;
+    let (_rig, env, st, a) = rig_station();
+    // 2 s of tone, 1.5 s of silence, 2 s of tone: one bulletin with a hole in it.
+    let rate = 48_000u32;
+    let mut pcm: Vec<i16> = vec![];
+    for (secs, amp) in [(2.0, 0.5), (1.5, 0.0), (2.0, 0.5)] {
+        let n = (secs * rate as f64) as usize;
+        pcm.extend((0..n).map(|i| {
+            (f64::sin(i as f64 * 440.0 * std::f64::consts::TAU / rate as f64) * amp * 32767.0)
+                as i16
+        }));
+    }
+    let item = a.join("tin/2026-01-01 co lo hong.wav");
+    common::wav(&item, rate, &pcm);
+    let called = st.path().join("alarm.txt");
+    let script = st.path().join("alarm.sh");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\necho \"$1\" >> '{}'\n", called.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (_, when) = second_after(5);
+    st.write_config(&config(
+        &when,
+        &format!("alarms:\n  after: 1s\n  command: {}\n", script.display()),
+    ));
+    let mut d = Run::start(&st, &env, &[]);
+    d.wait_log("on air: Thử › co lo hong", Duration::from_secs(20));
+    d.wait_log("completed: 5.500s", Duration::from_secs(10));
+    // The row gets its measures once the output has rendered the end.
+    let t = Instant::now();
+    while rows(&st)
+        .iter()
+        .any(|r| r.title.as_deref() == Some("co lo hong") && r.lufs.is_none())
+    {
+        assert!(t.elapsed() < Duration::from_secs(5), "{:#?}", rows(&st));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    d.term();
+    let log = d.log();
+    let r = rows(&st);
+    let row = r
+        .iter()
+        .find(|r| r.title.as_deref() == Some("co lo hong"))
+        .unwrap();
+    let lufs = row.lufs.unwrap();
+    assert!(
+        (lufs + 20.0).abs() < 1.5,
+        "normalised to the category's −20 LUFS: {lufs}"
+    );
+    let hole = row.longest_silence.unwrap().as_millis() as i64;
+    assert!((hole - 1500).abs() <= 200, "the 1.5 s hole: {hole} ms");
+    assert!(row.peak_db.unwrap() < -1.0 && row.peak_db.unwrap() > -20.0);
+    // The jingle before it: measured too, no hole.
+    let jingle = r.iter().find(|r| r.title.as_deref() == Some("a")).unwrap();
+    assert!(jingle.longest_silence.unwrap() < Duration::from_millis(300));
+    assert!(
+        log.contains("dead air: the output has been silent"),
+        "{log}"
+    );
+    assert!(log.contains("the output has sound again"), "{log}");
+    let t = Instant::now();
+    while !called.exists() && t.elapsed() < Duration::from_secs(3) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let sms = std::fs::read_to_string(&called).unwrap_or_default();
+    assert!(
+        sms.contains("dead air") && sms.contains("co lo hong"),
+        "{sms}"
+    );
+}

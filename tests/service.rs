@@ -322,6 +322,18 @@ fn the_unit_file_is_valid_for_systemd() {
         with_network > score && with_network <= 2.0,
         "with the network drop-in: {with_network} (without: {score})"
     );
+    // The modem drop-in (SMS alarms through gammu) is valid beside it.
+    std::fs::copy(
+        repo().join("systemd/modem.conf"),
+        d.path().join("loaxa.service.d/modem.conf"),
+    )
+    .unwrap();
+    let v = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert!(v.status.success(), "modem.conf: {}", stderr(&v));
     for key in [
         "Type=notify",
         "WatchdogSec=",

@@ -220,6 +220,9 @@ pub struct JsonRow<'a> {
     status: &'static str,
     reason: Option<&'a str>,
     reason_vi: Option<&'a str>,
+    lufs: Option<f64>,
+    peak_db: Option<f64>,
+    longest_silence_ms: Option<u64>,
 }
 
 impl<'a> JsonRow<'a> {
@@ -242,6 +245,9 @@ impl<'a> JsonRow<'a> {
             status: a.status.as_str(),
             reason: a.reason.as_deref(),
             reason_vi: a.reason_vi.as_deref(),
+            lufs: a.lufs.map(|l| (l * 10.0).round() / 10.0),
+            peak_db: a.peak_db.map(|l| (l * 10.0).round() / 10.0),
+            longest_silence_ms: a.longest_silence.map(|d| d.as_millis() as u64),
         }
     }
 }

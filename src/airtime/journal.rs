@@ -48,6 +48,13 @@ enum Unwritten {
     Recorded { airing: NewAiring, end: End },
 }
 
+/// A closed item: its row (None while it waits to be written), what it was, when it began.
+pub struct Finished {
+    pub row: Option<i64>,
+    pub airing: NewAiring,
+    pub started: DateTime<Utc>,
+}
+
 /// The rows of items on air, by (run, item), and the writes waiting for the log.
 #[derive(Debug, Default)]
 pub struct Journal {
@@ -78,8 +85,8 @@ impl Journal {
     }
 
     /// Closes the row of an item that left the air (the reason in English and Vietnamese);
-    /// returns its row (None while it waits to be written) and what it was, or Ok(None) if
-    /// the item had no row.
+    /// returns its row (None while it waits to be written), what it was and when it
+    /// started, or Ok(None) if the item had no row.
     pub fn finish(
         &mut self,
         store: &Store,
@@ -88,7 +95,7 @@ impl Journal {
         at: DateTime<Utc>,
         played: Duration,
         reason: Option<(&str, &str)>,
-    ) -> Result<Option<(Option<i64>, NewAiring)>, Error> {
+    ) -> Result<Option<Finished>, Error> {
         let end = End {
             status,
             at,
@@ -98,7 +105,11 @@ impl Journal {
         };
         if let Some(o) = self.open.remove(&key) {
             self.write(store, Unwritten::Finished { row: o.row, end })?;
-            return Ok(Some((Some(o.row), o.airing)));
+            return Ok(Some(Finished {
+                row: Some(o.row),
+                airing: o.airing,
+                started: o.started,
+            }));
         }
         // Its start waits to be written: it is written whole, later.
         for w in self.unwritten.iter_mut() {
@@ -106,12 +117,16 @@ impl Journal {
                 key: k,
                 airing,
                 end: e,
-                ..
+                at,
             } = w
             {
                 if *k == key && e.is_none() {
                     *e = Some(end);
-                    return Ok(Some((None, airing.clone())));
+                    return Ok(Some(Finished {
+                        row: None,
+                        airing: airing.clone(),
+                        started: *at,
+                    }));
                 }
             }
         }

@@ -151,6 +151,11 @@ pub struct Airing {
     pub reason: Option<String>,
     /// The reason in Vietnamese, where the station wrote one.
     pub reason_vi: Option<String>,
+    /// What the output measured while it aired: integrated loudness (LUFS), sample peak
+    /// (dBFS) and the longest silence in it.
+    pub lufs: Option<f64>,
+    pub peak_db: Option<f64>,
+    pub longest_silence: Option<Duration>,
 }
 
 impl Airing {
@@ -211,6 +216,10 @@ const MIGRATIONS: &[&str] = &[
         at INTEGER NOT NULL,
         state TEXT NOT NULL
     );",
+    // 4: what the output measured while the airing went out (proof of what aired).
+    "ALTER TABLE airings ADD COLUMN lufs REAL;
+    ALTER TABLE airings ADD COLUMN peak_db REAL;
+    ALTER TABLE airings ADD COLUMN silence_ms INTEGER;",
 ];
 
 /// The reason of an airing a crash or a power cut cut short, closed at the next start.
@@ -460,6 +469,23 @@ impl Store {
             .map_err(self.db())
     }
 
+    /// What the output measured while airing `id` went out.
+    pub fn set_measures(
+        &self,
+        id: i64,
+        lufs: Option<f64>,
+        peak_db: f64,
+        longest_silence: Duration,
+    ) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE airings SET lufs = ?2, peak_db = ?3, silence_ms = ?4 WHERE id = ?1",
+                params![id, lufs, peak_db, dur_ms(longest_silence)],
+            )
+            .map_err(self.db())?;
+        Ok(())
+    }
+
     /// Writes what the station owes (JSON, see `station::Saved`), replacing the last.
     pub fn save_state(&self, at: DateTime<Utc>, state: &str) -> Result<()> {
         self.conn
@@ -671,7 +697,8 @@ pub enum EachError {
 /// The columns [`airing`] reads, by position (name lookups cost more than the row).
 const COLUMNS: &str =
     "id, programme, category, priority, trigger, item_path, title, content_hash, \
-     scheduled_at, started_at, ended_at, planned_ms, played_ms, status, reason, reason_vi";
+     scheduled_at, started_at, ended_at, planned_ms, played_ms, status, reason, reason_vi, \
+     lufs, peak_db, silence_ms";
 
 fn airing(r: &Row<'_>) -> rusqlite::Result<Airing> {
     let ms_dur = |v: Option<i64>| v.map(|v| Duration::from_millis(v.max(0) as u64));
@@ -695,6 +722,9 @@ fn airing(r: &Row<'_>) -> rusqlite::Result<Airing> {
         status: Status::parse(&status).unwrap_or(Status::Failed),
         reason: r.get(14)?,
         reason_vi: r.get(15)?,
+        lufs: r.get(16)?,
+        peak_db: r.get(17)?,
+        longest_silence: ms_dur(r.get(18)?),
     })
 }
 

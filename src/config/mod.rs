@@ -47,6 +47,28 @@ pub struct Config {
     pub quiet_hours: Vec<TimeRange>,
     pub catch_up: Duration,
     pub emergency: Option<Emergency>,
+    pub alarms: Alarms,
+}
+
+/// When the output counts as dead air, and who is told.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alarms {
+    /// A 100 ms stretch whose peak stays below this (dBFS) is silence.
+    pub silence_db: f64,
+    /// Silence this long while something should air raises the alarm.
+    pub after: Duration,
+    /// Run with the alarm's message as its argument (an SMS through a GSM modem, say).
+    pub command: Option<PathBuf>,
+}
+
+impl Default for Alarms {
+    fn default() -> Alarms {
+        Alarms {
+            silence_db: -45.0,
+            after: Duration::from_secs(3),
+            command: None,
+        }
+    }
 }
 
 /// Who the station is: its name, its time zone, whom its report goes to.
@@ -561,7 +583,7 @@ struct RawIcecast {
     description: Option<String>,
 }
 
-const TOP_KEYS: [&str; 10] = [
+const TOP_KEYS: [&str; 11] = [
     "station",
     "paths",
     "output",
@@ -572,7 +594,16 @@ const TOP_KEYS: [&str; 10] = [
     "quiet_hours",
     "catch_up",
     "emergency",
+    "alarms",
 ];
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawAlarms {
+    silence: Option<f64>,
+    after: Option<HumanDuration>,
+    command: Option<PathBuf>,
+}
 
 /// The loading context: the file, its position index and what was found wrong so far.
 struct Cx {
@@ -777,6 +808,7 @@ impl Cx {
         };
         let emergency =
             take("emergency").and_then(|v| self.emergency(v, &keys, &categories, &paths.audio));
+        let alarms = self.alarms(take("alarms"), &base);
 
         Some(Config {
             file: abs,
@@ -789,6 +821,7 @@ impl Cx {
             quiet_hours,
             catch_up,
             emergency,
+            alarms,
         })
     }
 
@@ -1059,6 +1092,51 @@ impl Cx {
             name: raw.name.map(|n| nfc(n.trim())),
             description: raw.description.map(|d| nfc(d.trim())),
         })
+    }
+
+    fn alarms(&mut self, v: Option<Value>, base: &Path) -> Alarms {
+        let raw: RawAlarms = v
+            .and_then(|v| self.read("alarms", "`alarms`", v))
+            .unwrap_or_default();
+        let mut a = Alarms::default();
+        if let Some(db) = raw.silence {
+            if !(-90.0..=-10.0).contains(&db) {
+                self.error(
+                    self.loc.value("alarms.silence"),
+                    format!("{db} dBFS is not a silence level"),
+                    "write a level from -90 to -10, e.g. `silence: -45`",
+                );
+            } else {
+                a.silence_db = db;
+            }
+        }
+        if let Some(d) = raw.after {
+            if d.0 < Duration::from_millis(500) {
+                self.error(
+                    self.loc.value("alarms.after"),
+                    format!(
+                        "`after: {}` would raise the alarm at every pause",
+                        format_duration(d.0)
+                    ),
+                    "write e.g. `after: 3s`",
+                );
+            } else {
+                a.after = d.0;
+            }
+        }
+        if let Some(c) = raw.command {
+            let c = base.join(c);
+            if !c.is_file() {
+                self.error(
+                    self.loc.value("alarms.command"),
+                    format!("the alarm command {} does not exist", c.display()),
+                    "give the path of a program or script (it gets the alarm's message as its argument)",
+                );
+            } else {
+                a.command = Some(c);
+            }
+        }
+        a
     }
 
     fn library(&mut self, v: Option<Value>) -> LibrarySettings {

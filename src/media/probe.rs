@@ -312,6 +312,14 @@ fn analyse_inner(path: &Path) -> Result<Analysis, Rejection> {
                             ebur128::Mode::I | ebur128::Mode::SAMPLE_PEAK,
                         )
                         .ok();
+                        // A mono file airs on both channels of the output: it is as loud
+                        // as dual mono (+3 dB), and is normalised as such, so a mono
+                        // bulletin and a stereo one sound alike.
+                        if ch == 1 {
+                            if let Some(m) = meter.as_mut() {
+                                let _ = m.set_channel(0, ebur128::Channel::DualMono);
+                            }
+                        }
                         match &mut meter {
                             Some(m) => m,
                             None => {

@@ -8,6 +8,7 @@
 
 pub mod deck;
 pub mod feed;
+pub mod meter;
 
 pub mod output;
 pub mod sim;
@@ -95,6 +96,24 @@ pub trait Player: Send {
     fn describe(&self) -> String;
     /// What is on air now, for the outputs that show it (a stream's title).
     fn now_playing(&mut self, _title: &str) {}
+    /// What went out between two instants (loudness, peak, longest silence); None until
+    /// measured, or when the output is not measured (a simulation).
+    fn measure(
+        &self,
+        _from: DateTime<Utc>,
+        _to: DateTime<Utc>,
+        _silence_db: f64,
+    ) -> Option<meter::Measured> {
+        None
+    }
+    /// How long the output has been silent; None when it is not measured.
+    fn silent_for(&self, _silence_db: f64) -> Option<Duration> {
+        None
+    }
+    /// Whether what it renders is measured at all.
+    fn measured(&self) -> bool {
+        false
+    }
     /// Each output's health: the master first, then any secondary sinks.
     fn health(&self) -> Vec<OutputHealth> {
         vec![OutputHealth {
@@ -167,6 +186,20 @@ impl<P: Player + ?Sized> Player for Box<P> {
     }
     fn now_playing(&mut self, title: &str) {
         (**self).now_playing(title)
+    }
+    fn measure(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        silence_db: f64,
+    ) -> Option<meter::Measured> {
+        (**self).measure(from, to, silence_db)
+    }
+    fn silent_for(&self, silence_db: f64) -> Option<Duration> {
+        (**self).silent_for(silence_db)
+    }
+    fn measured(&self) -> bool {
+        (**self).measured()
     }
     fn latency(&self) -> Option<Duration> {
         (**self).latency()
@@ -425,6 +458,27 @@ impl Player for RealPlayer {
 
     fn now_playing(&mut self, title: &str) {
         self.sinks.now_playing(title);
+    }
+
+    fn measure(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        silence_db: f64,
+    ) -> Option<meter::Measured> {
+        self.sinks
+            .meter()?
+            .measure(utc_to_ns(from), utc_to_ns(to), silence_db)
+    }
+
+    fn silent_for(&self, silence_db: f64) -> Option<Duration> {
+        // Only while the output is open: a closed output is not dead air.
+        self.out.as_ref()?;
+        Some(self.sinks.meter()?.silent_for(silence_db))
+    }
+
+    fn measured(&self) -> bool {
+        self.sinks.meter().is_some()
     }
 
     fn health(&self) -> Vec<OutputHealth> {

@@ -108,6 +108,7 @@ fn config(programmes: Vec<Programme>, repeat: u32) -> Arc<Config> {
             after: AfterEmergency::Resume,
             pos: Pos::START,
         }),
+        alarms: Default::default(),
     })
 }
 

@@ -100,12 +100,28 @@ pub fn tone(path: &Path, freq: f64, secs: f64, amp: f64, pad: f64) {
 
 /// [`tone`] at another sample rate (long test items stay small at 8 kHz).
 pub fn tone_at(path: &Path, rate: u32, freq: f64, secs: f64, amp: f64, pad: f64) {
-    use std::io::Write;
     let (p, n) = ((pad * rate as f64) as u32, (secs * rate as f64) as u32);
-    let total = p * 2 + n;
-    let mut b = Vec::with_capacity(44 + total as usize * 2);
+    let pcm: Vec<i16> = (0..p * 2 + n)
+        .map(|i| {
+            if i >= p && i < p + n {
+                (f64::sin((i - p) as f64 * freq * std::f64::consts::TAU / rate as f64)
+                    * amp
+                    * 32767.0) as i16
+            } else {
+                0
+            }
+        })
+        .collect();
+    wav(path, rate, &pcm)
+}
+
+/// A mono 16-bit WAV of these samples, its mtime two minutes back (copied a while ago).
+pub fn wav(path: &Path, rate: u32, pcm: &[i16]) {
+    use std::io::Write;
+    let data = pcm.len() as u32 * 2;
+    let mut b = Vec::with_capacity(44 + data as usize);
     b.extend_from_slice(b"RIFF");
-    b.extend_from_slice(&(36 + total * 2).to_le_bytes());
+    b.extend_from_slice(&(36 + data).to_le_bytes());
     b.extend_from_slice(b"WAVEfmt ");
     b.extend_from_slice(&16u32.to_le_bytes());
     b.extend_from_slice(&1u16.to_le_bytes());
@@ -115,14 +131,8 @@ pub fn tone_at(path: &Path, rate: u32, freq: f64, secs: f64, amp: f64, pad: f64)
     b.extend_from_slice(&2u16.to_le_bytes());
     b.extend_from_slice(&16u16.to_le_bytes());
     b.extend_from_slice(b"data");
-    b.extend_from_slice(&(total * 2).to_le_bytes());
-    for i in 0..total {
-        let v = if i >= p && i < p + n {
-            (f64::sin((i - p) as f64 * freq * std::f64::consts::TAU / rate as f64) * amp * 32767.0)
-                as i16
-        } else {
-            0
-        };
+    b.extend_from_slice(&data.to_le_bytes());
+    for v in pcm {
         b.extend_from_slice(&v.to_le_bytes());
     }
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();

@@ -84,6 +84,8 @@ struct Runner {
 #[derive(Default)]
 pub struct Sinks {
     runners: Vec<Runner>,
+    /// What the master renders, measured (always there: rows and the dead-air alarm).
+    meter: Option<super::meter::Meter>,
     /// The zone health times are shown in.
     tz: Tz,
     title: Arc<Title>,
@@ -123,7 +125,12 @@ impl Sinks {
                 }
             })
             .collect();
-        Sinks { runners, tz, title }
+        Sinks {
+            runners,
+            meter: Some(super::meter::Meter::start()),
+            tz,
+            title,
+        }
     }
 
     /// The master opened at `channels` × `rate`: one tap per sink, for its audio thread.
@@ -134,7 +141,13 @@ impl Sinks {
                 let (t, reader) = tap(channels, rate, TAP_SECS);
                 r.taps.send(reader).ok().map(|_| t)
             })
+            .chain(self.meter.as_ref().and_then(|m| m.attach(channels, rate)))
             .collect()
+    }
+
+    /// The output's measures (see [`super::meter`]).
+    pub fn meter(&self) -> Option<&super::meter::Meter> {
+        self.meter.as_ref()
     }
 
     pub fn tz(&self) -> Tz {
