@@ -44,6 +44,28 @@ pub struct Cached {
     pub analysis: Option<Analysis>,
 }
 
+/// How analyses are made; an index from an older way has the affected ones made again.
+/// 1: mono files measured as dual-mono (heard on two speakers: 3 dB louder than one).
+const ANALYSIS_VERSION: i64 = 1;
+
+fn forget_stale_analyses(conn: &Connection) -> rusqlite::Result<()> {
+    let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if v < 1 {
+        let n = conn.execute(
+            "UPDATE files SET analysed = 0, duration_ms = NULL, lufs = NULL, peak_db = NULL
+             WHERE analysed = 1 AND channels = 1",
+            [],
+        )?;
+        if n > 0 {
+            tracing::info!("{n} mono files are measured again (loudness as heard on two speakers)");
+        }
+    }
+    if v < ANALYSIS_VERSION {
+        conn.pragma_update(None, "user_version", ANALYSIS_VERSION)?;
+    }
+    Ok(())
+}
+
 pub struct Index {
     conn: Connection,
 }
@@ -78,6 +100,7 @@ impl Index {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.execute_batch(SCHEMA)?;
+        forget_stale_analyses(&conn)?;
         // A power cut can damage the file; a damaged cache must be noticed at open,
         // not as odd results later.
         let verdict: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
@@ -218,5 +241,56 @@ impl Index {
         let v = f(self);
         let _ = self.conn.execute_batch("COMMIT");
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cached(channels: u16) -> Cached {
+        Cached {
+            size: 10,
+            mtime_ns: 1,
+            arrived: Utc::now(),
+            hash: Some("h".into()),
+            header: Some(Header {
+                container: "wav".into(),
+                codec: "pcm".into(),
+                sample_rate: 48_000,
+                channels,
+                duration: Some(Duration::from_secs(2)),
+                title: None,
+            }),
+            reject: None,
+            analysis: Some(Analysis {
+                duration: Duration::from_secs(2),
+                lufs: Some(-19.0),
+                peak_db: -3.0,
+            }),
+        }
+    }
+
+    #[test]
+    fn an_index_from_before_dual_mono_measures_its_mono_files_again() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join(FILE_NAME);
+        {
+            let i = Index::open(&p).unwrap();
+            i.save("mono.wav", &cached(1)).unwrap();
+            i.save("stereo.wav", &cached(2)).unwrap();
+            i.conn.pragma_update(None, "user_version", 0).unwrap();
+        }
+        let all = Index::open(&p).unwrap().load().unwrap();
+        assert_eq!(all["mono.wav"].analysis, None);
+        assert_eq!(all["mono.wav"].hash.as_deref(), Some("h"));
+        assert_eq!(all["stereo.wav"].analysis, cached(2).analysis);
+        // Once made again, an analysis is kept across opens.
+        Index::open(&p)
+            .unwrap()
+            .save("mono.wav", &cached(1))
+            .unwrap();
+        let all = Index::open(&p).unwrap().load().unwrap();
+        assert_eq!(all["mono.wav"].analysis, cached(1).analysis);
     }
 }
