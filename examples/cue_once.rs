@@ -9,22 +9,7 @@ fn main() {
         run: 1,
         at,
         replace: false,
-        items: vec![
-            PlayItem {
-                source: loaxa::media::Source::File(path.clone()),
-                gain: 1.0,
-                offset: Default::default(),
-                expect: None,
-                rate: 0,
-            },
-            PlayItem {
-                source: loaxa::media::Source::File(path),
-                gain: 1.0,
-                offset: Default::default(),
-                expect: None,
-                rate: 0,
-            },
-        ],
+        items: vec![PlayItem::file(&path), PlayItem::file(&path)],
     });
     println!("{}", at.timestamp_nanos_opt().unwrap());
     let t = std::time::Instant::now();

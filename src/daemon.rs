@@ -326,6 +326,9 @@ async fn run_async(opts: Options) -> i32 {
             airtime::HEARTBEAT
         };
         cap = cap.min(left(d.last_heartbeat + airtime::HEARTBEAT));
+        if let Some(w) = d.driver.watch_due(now) {
+            cap = cap.min(w);
+        }
         if let Some(w) = watchdog {
             cap = cap.min(left(last_ping + w));
         }

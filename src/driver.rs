@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use crate::airtime::journal::Journal;
 use crate::airtime::{self, Store};
 use crate::control::Event;
+use crate::playout::relay::SourceNote;
 use crate::playout::Player;
 use crate::station::{Action, Level, Station};
 
@@ -30,6 +31,8 @@ pub struct Driver<P: Player> {
     measures: Vec<(i64, DateTime<Utc>, DateTime<Utc>, std::time::Instant)>,
     /// Dead air on the output: since when the alarm is up.
     dead_air: Option<String>,
+    /// A relay with no fallback left is airing silence.
+    relay_down: Option<String>,
 }
 
 impl<P: Player> Driver<P> {
@@ -51,6 +54,7 @@ impl<P: Player> Driver<P> {
             failing: false,
             measures: vec![],
             dead_air: None,
+            relay_down: None,
         }
     }
 
@@ -76,6 +80,24 @@ impl<P: Player> Driver<P> {
         result
     }
 
+    /// How long until silence on the output could become the dead-air alarm: the loop
+    /// wakes then, so a hole just longer than `alarms.after` is never slept through.
+    pub fn watch_due(&self, now: DateTime<Utc>) -> Option<std::time::Duration> {
+        if self.dead_air.is_some() {
+            return None;
+        }
+        let after = self.station.config().alarms.after;
+        let silent = self
+            .player
+            .silent_for(self.station.config().alarms.silence_db)?;
+        self.station.status(now).on_air?;
+        Some(
+            after
+                .saturating_sub(silent)
+                .max(std::time::Duration::from_millis(20)),
+        )
+    }
+
     /// What the output measured goes into each finished airing's row; silence while
     /// something airs for longer than `alarms.after` raises the dead-air alarm (and runs
     /// `alarms.command`), which clears when sound returns or nothing should air.
@@ -96,6 +118,11 @@ impl<P: Player> Driver<P> {
         }
         let on_air = self.station.status(now).on_air;
         let silent = self.player.silent_for(alarms.silence_db);
+        // Only silence since the item went on air counts (the idle output before it
+        // was silent too).
+        let silent = silent
+            .zip(on_air.as_ref())
+            .map(|(d, a)| d.min(std::time::Duration::from_millis(a.position_ms)));
         let dead = match (&on_air, silent) {
             (Some(a), Some(d)) if d >= alarms.after => Some(format!(
                 "dead air: the output has been silent for {} while `{}` should be on air — check the source, the mixer and the amplifier",
@@ -256,6 +283,14 @@ impl<P: Player> Driver<P> {
                     reason,
                 });
             }
+            Action::Relay {
+                run,
+                item,
+                at,
+                programme,
+                title,
+                note,
+            } => self.relay(*run, *item, *at, programme, title, note)?,
             Action::Cue(_) | Action::Cut(_) | Action::Note(..) => {}
         }
         Ok(())
@@ -314,7 +349,89 @@ impl<P: Player> Driver<P> {
         self.alarm()
             .into_iter()
             .chain(self.dead_air.clone())
+            .chain(self.relay_down.clone())
             .collect()
+    }
+
+    /// A relay's news: a switch is logged, published and, when nothing is left to air,
+    /// raised as an alarm; its summary goes into its row.
+    fn relay(
+        &mut self,
+        run: u64,
+        item: u32,
+        at: DateTime<Utc>,
+        programme: &Option<String>,
+        title: &str,
+        note: &SourceNote,
+    ) -> Result<(), airtime::Error> {
+        match note {
+            SourceNote::Switched {
+                to,
+                fallback,
+                silence,
+                why,
+            } => {
+                let m = match (fallback, silence) {
+                    (None, _) => format!("relay {title}: back on the stream ({why})"),
+                    (_, true) => {
+                        format!("relay {title}: {why} — no fallback left: the relay airs silence")
+                    }
+                    (Some(n), _) => format!("relay {title}: {why} — airing fallback {n}: {to}"),
+                };
+                match (fallback, silence) {
+                    (None, _) => tracing::info!("{m}"),
+                    (_, true) => tracing::error!("{m}"),
+                    _ => tracing::warn!("{m}"),
+                }
+                (self.publish)(&Event::RelaySwitched {
+                    programme: programme.clone(),
+                    title: title.to_string(),
+                    to: to.clone(),
+                    fallback: *fallback,
+                    silence: *silence,
+                    why: why.clone(),
+                    at,
+                });
+                if *silence {
+                    self.raise_relay_alarm(Some(m), at);
+                } else {
+                    self.raise_relay_alarm(None, at);
+                }
+            }
+            SourceNote::Summary(sum) => {
+                self.raise_relay_alarm(None, at);
+                if let Some(s) = &self.store {
+                    let json = serde_json::to_string(sum).unwrap_or_default();
+                    self.journal.detail(s, (run, item), &json)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn raise_relay_alarm(&mut self, m: Option<String>, at: DateTime<Utc>) {
+        match (&self.relay_down, m) {
+            (None, Some(m)) => {
+                (self.publish)(&Event::Alarm {
+                    active: true,
+                    message: m.clone(),
+                    at,
+                });
+                if let Some(cmd) = &self.station.config().alarms.command {
+                    run_alarm_command(cmd, &m);
+                }
+                self.relay_down = Some(m);
+            }
+            (Some(_), None) => {
+                (self.publish)(&Event::Alarm {
+                    active: false,
+                    message: "the relay airs sound again".into(),
+                    at,
+                });
+                self.relay_down = None;
+            }
+            _ => {}
+        }
     }
 
     /// Shutting down: what is on air is closed as interrupted.
@@ -369,6 +486,7 @@ fn log_action(a: &Action) {
             airing.programme.as_deref().unwrap_or("manual play"),
             status.as_str()
         ),
+        Action::Relay { .. } => {}
         Action::Note(Level::Info, m) => tracing::info!("{m}"),
         Action::Note(Level::Warn, m) => tracing::warn!("{m}"),
         Action::Note(Level::Error, m) => tracing::error!("{m}"),

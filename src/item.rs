@@ -56,6 +56,8 @@ pub enum EntryKind {
     Jingle,
     Item,
     File,
+    /// An internet radio stream aired for a window.
+    Relay,
 }
 
 /// One entry of a running order: a library item, a jingle or a fixed file, with what the
@@ -80,6 +82,10 @@ pub struct Entry {
     /// Its sample rate when known (0: not known), so the output opens at it.
     #[serde(default)]
     pub rate: u32,
+    /// A relay's fallbacks, tried in order while its stream is down; each is one stream,
+    /// or the files a category or file fallback airs in turn.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fallback: Vec<Vec<Entry>>,
 }
 
 impl Entry {
@@ -96,6 +102,7 @@ impl Entry {
             gain_db: c.gain_db,
             offset: Duration::ZERO,
             rate: c.rate,
+            fallback: vec![],
         }
     }
 
@@ -120,6 +127,29 @@ impl Entry {
             gain_db: known.map(|c| c.gain_db).unwrap_or(0.0),
             offset: Duration::ZERO,
             rate: known.map(|c| c.rate).unwrap_or(0),
+            fallback: vec![],
+        }
+    }
+
+    /// A stream: a relay for `len` (its fallbacks given), or a fallback stream (no length).
+    pub fn stream(
+        url: &str,
+        title: &str,
+        len: Option<Duration>,
+        fallback: Vec<Vec<Entry>>,
+    ) -> Entry {
+        Entry {
+            kind: EntryKind::Relay,
+            source: Source::Stream(url.to_string()),
+            title: title.to_string(),
+            duration: len,
+            category: None,
+            id: None,
+            hash: None,
+            gain_db: 0.0,
+            offset: Duration::ZERO,
+            rate: 0,
+            fallback,
         }
     }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Serialize;
 
-use crate::config::{Config, Pick, Priority, Programme, SegmentKind};
+use crate::config::{Config, Fallback, Pick, Priority, Programme, RelayLength, SegmentKind};
 use crate::item::{Entry, EntryKind, Item};
 
 /// One start of one programme.
@@ -227,6 +227,7 @@ pub struct Running {
 pub fn running_order(
     p: &Programme,
     at: DateTime<Utc>,
+    tz: chrono_tz::Tz,
     items: &[Item],
     last_aired: &HashMap<String, DateTime<Utc>>,
     fixed_len: &dyn Fn(&std::path::Path) -> Option<Duration>,
@@ -245,7 +246,7 @@ pub fn running_order(
         .iter()
         .filter_map(|s| match &s.kind {
             SegmentKind::Jingle(f) | SegmentKind::File(f) => len_of(f),
-            SegmentKind::Category { .. } => None,
+            SegmentKind::Category { .. } | SegmentKind::Relay(_) => None,
         })
         .sum();
     let mut budget = p.max_duration.map(|m| m.saturating_sub(fixed));
@@ -297,6 +298,34 @@ pub fn running_order(
                 };
                 let known = items.iter().find(|c| &c.path == f);
                 run.entries.push(Entry::fixed(kind, f, known, len_of(f)))
+            }
+            SegmentKind::Relay(r) => {
+                // A window: it begins when what is before it ends, and is cut short to fit
+                // max_duration (and quiet hours) rather than left out.
+                let begins = at
+                    + chrono::Duration::from_std(
+                        run.entries
+                            .iter()
+                            .filter_map(|e| e.duration)
+                            .sum::<Duration>(),
+                    )
+                    .unwrap_or_default();
+                let mut len = relay_length(r.length, begins, tz);
+                if let Some(b) = budget.as_mut() {
+                    len = len.min(*b);
+                    *b -= len;
+                }
+                if len.is_zero() {
+                    continue;
+                }
+                let fallback = r
+                    .fallback
+                    .iter()
+                    .map(|f| fallback_entries(f, at, items, last_aired, &len_of))
+                    .filter(|g| !g.is_empty())
+                    .collect();
+                run.entries
+                    .push(Entry::stream(&r.url, &r.title, Some(len), fallback));
             }
             SegmentKind::Category { key, pick, count } => {
                 let mut pool: Vec<&Item> = items
@@ -351,6 +380,55 @@ pub fn running_order(
     run
 }
 
+/// How long a relay that begins at `begins` airs.
+pub fn relay_length(l: RelayLength, begins: DateTime<Utc>, tz: chrono_tz::Tz) -> Duration {
+    match l {
+        RelayLength::For(d) => d,
+        RelayLength::Until(t) => {
+            let local = begins.with_timezone(&tz);
+            let mut day = local.date_naive();
+            loop {
+                // The next `t` after it begins (a time that does not exist on a
+                // daylight-saving day is skipped to the next day).
+                if let Some(end) = tz.from_local_datetime(&day.and_time(t)).earliest() {
+                    if end > local {
+                        return (end.with_timezone(&Utc) - begins)
+                            .to_std()
+                            .unwrap_or_default();
+                    }
+                }
+                day = day.succ_opt().unwrap_or(day);
+            }
+        }
+    }
+}
+
+/// What a fallback airs: a stream, or files in the order a pick takes them (all the valid
+/// items of a category, up to 50; they loop for as long as the fallback is needed).
+fn fallback_entries(
+    f: &Fallback,
+    at: DateTime<Utc>,
+    items: &[Item],
+    last_aired: &HashMap<String, DateTime<Utc>>,
+    len_of: &dyn Fn(&std::path::Path) -> Option<Duration>,
+) -> Vec<Entry> {
+    match f {
+        Fallback::Relay { url, title } => vec![Entry::stream(url, title, None, vec![])],
+        Fallback::File(p) => {
+            let known = items.iter().find(|c| &c.path == p);
+            vec![Entry::fixed(EntryKind::File, p, known, len_of(p))]
+        }
+        Fallback::Category { key, pick } => {
+            let mut pool: Vec<&Item> = items
+                .iter()
+                .filter(|c| &c.category == key && c.valid_at(at))
+                .collect();
+            order(&mut pool, *pick, last_aired);
+            pool.into_iter().take(50).map(Entry::of_item).collect()
+        }
+    }
+}
+
 fn fits(budget: &mut Option<Duration>, d: Duration) -> bool {
     match budget {
         None => true,
@@ -402,7 +480,7 @@ pub fn plan(
         .into_iter()
         .map(|o| {
             let p = &config.programmes[o.programme];
-            let running = running_order(p, o.at, items, &last, fixed_len);
+            let running = running_order(p, o.at, config.station.timezone, items, &last, fixed_len);
             for e in &running.entries {
                 if let Some(id) = &e.id {
                     last.insert(id.clone(), o.at);

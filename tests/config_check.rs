@@ -346,7 +346,92 @@ fn segment_with_two_kinds() {
             "      - category: cchc\n        jingle: nhac-hieu/mo-dau.mp3",
         ),
         "11:9",
-        "exactly one of `jingle`, `category` or `file`",
+        "exactly one of `jingle`, `category`, `file` or `relay`",
+    );
+}
+
+/// A relay segment with a fallback chain of every kind passes.
+#[test]
+fn a_relay_with_its_fallbacks_passes() {
+    let s = Site::new();
+    s.write_config(&base_with(
+        "      - category: cchc",
+        "      - relay: \"http://127.0.0.1:9/vov1.mp3\"\n        until: \"06:00\"\n        fallback:\n          - relay: \"https://127.0.0.1:9/vov2\"\n          - category: cchc\n          - file: nhac-hieu/mo-dau.mp3",
+    ));
+    let out = s.run(&["check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+fn relay(rest: &str) -> String {
+    base_with(
+        "      - category: cchc",
+        &format!("      - relay: \"http://127.0.0.1:9/vov1.mp3\"\n{rest}"),
+    )
+}
+
+#[test]
+fn relay_mistakes_are_positioned() {
+    expect_error(
+        &base_with(
+            "      - category: cchc",
+            "      - relay: vov1\n        duration: 30m",
+        ),
+        "11:16",
+        "`vov1` is not a stream address",
+    );
+    expect_error(&relay(""), "11:9", "a relay needs to know when it ends");
+    expect_error(
+        &relay("        duration: 30m\n        until: \"06:00\""),
+        "11:9",
+        "`duration` or `until`, not both",
+    );
+    expect_error(
+        &relay("        until: \"6h\""),
+        "12:16",
+        "`until: 6h` is not a time of day",
+    );
+    expect_error(
+        &relay("        duration: 0s"),
+        "12:19",
+        "`duration: 0s` airs nothing",
+    );
+    expect_error(
+        &base_with(
+            "      - category: cchc",
+            "      - category: cchc\n        duration: 5m",
+        ),
+        "12:9",
+        "`duration` belongs to a `relay` segment",
+    );
+}
+
+#[test]
+fn fallback_mistakes_are_positioned() {
+    let fb = |f: &str| relay(&format!("        duration: 5m\n        fallback:\n{f}"));
+    expect_error(
+        &fb("          - relay: \"http://127.0.0.1:9/vov1.mp3\""),
+        "14:20",
+        "the fallback chain loops",
+    );
+    expect_error(
+        &fb("          - category: tin"),
+        "14:23",
+        "unknown category `tin`",
+    );
+    expect_error(
+        &fb("          - file: khong/co.mp3"),
+        "14:19",
+        "fallback file not found",
+    );
+    expect_error(
+        &fb("          - category: cchc\n            duration: 5m"),
+        "14:13",
+        "no `duration`, `until` or `fallback` of its own",
+    );
+    expect_error(
+        &fb("          - category: cchc\n            file: a.mp3"),
+        "14:13",
+        "exactly one of `relay`, `category` or `file`",
     );
 }
 

@@ -597,7 +597,7 @@ fn a_retry_after_a_lost_device_resumes_from_the_item_that_failed() {
             .map(|i| {
                 i.source
                     .path()
-                    .file_name()
+                    .and_then(|p| p.file_name())
                     .unwrap()
                     .to_string_lossy()
                     .into_owned()

@@ -223,6 +223,8 @@ pub struct JsonRow<'a> {
     lufs: Option<f64>,
     peak_db: Option<f64>,
     longest_silence_ms: Option<u64>,
+    /// A relay's window: the stream, bytes, and what aired in each stretch.
+    relay: Option<serde_json::Value>,
 }
 
 impl<'a> JsonRow<'a> {
@@ -248,6 +250,10 @@ impl<'a> JsonRow<'a> {
             lufs: a.lufs.map(|l| (l * 10.0).round() / 10.0),
             peak_db: a.peak_db.map(|l| (l * 10.0).round() / 10.0),
             longest_silence_ms: a.longest_silence.map(|d| d.as_millis() as u64),
+            relay: a
+                .detail
+                .as_deref()
+                .and_then(|d| serde_json::from_str(d).ok()),
         }
     }
 }

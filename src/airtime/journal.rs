@@ -133,6 +133,15 @@ impl Journal {
         Ok(None)
     }
 
+    /// Keeps a relay's summary in the row of the item on air (dropped when its row waits
+    /// to be written: the disk is full).
+    pub fn detail(&mut self, store: &Store, key: (u64, u32), detail: &str) -> Result<(), Error> {
+        if let Some(o) = self.open.get(&key) {
+            store.set_detail(o.row, detail)?;
+        }
+        Ok(())
+    }
+
     /// Writes a closed row for something that never aired. Ok(None) when it waits.
     pub fn record(
         &mut self,

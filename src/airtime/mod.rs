@@ -156,6 +156,9 @@ pub struct Airing {
     pub lufs: Option<f64>,
     pub peak_db: Option<f64>,
     pub longest_silence: Option<Duration>,
+    /// A relay's window, what aired in each stretch of it (JSON, see
+    /// `playout::relay::RelaySummary`).
+    pub detail: Option<String>,
 }
 
 impl Airing {
@@ -220,6 +223,9 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE airings ADD COLUMN lufs REAL;
     ALTER TABLE airings ADD COLUMN peak_db REAL;
     ALTER TABLE airings ADD COLUMN silence_ms INTEGER;",
+    // 5: what a relay's window was made of (JSON: the stream, bytes, each stretch and
+    // which fallback aired in it and why).
+    "ALTER TABLE airings ADD COLUMN detail TEXT;",
 ];
 
 /// The reason of an airing a crash or a power cut cut short, closed at the next start.
@@ -486,6 +492,17 @@ impl Store {
         Ok(())
     }
 
+    /// Keeps what a relay's window was made of in its row.
+    pub fn set_detail(&self, id: i64, detail: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE airings SET detail = ?2 WHERE id = ?1",
+                params![id, detail],
+            )
+            .map_err(self.db())?;
+        Ok(())
+    }
+
     /// Writes what the station owes (JSON, see `station::Saved`), replacing the last.
     pub fn save_state(&self, at: DateTime<Utc>, state: &str) -> Result<()> {
         self.conn
@@ -698,7 +715,7 @@ pub enum EachError {
 const COLUMNS: &str =
     "id, programme, category, priority, trigger, item_path, title, content_hash, \
      scheduled_at, started_at, ended_at, planned_ms, played_ms, status, reason, reason_vi, \
-     lufs, peak_db, silence_ms";
+     lufs, peak_db, silence_ms, detail";
 
 fn airing(r: &Row<'_>) -> rusqlite::Result<Airing> {
     let ms_dur = |v: Option<i64>| v.map(|v| Duration::from_millis(v.max(0) as u64));
@@ -725,6 +742,7 @@ fn airing(r: &Row<'_>) -> rusqlite::Result<Airing> {
         lufs: r.get(16)?,
         peak_db: r.get(17)?,
         longest_silence: ms_dur(r.get(18)?),
+        detail: r.get(19)?,
     })
 }
 

@@ -333,11 +333,9 @@ fn audio(spec: &crate::playout::output::Spec, tone: bool) -> Finding {
         at: Utc::now() + chrono::Duration::milliseconds(500),
         replace: false,
         items: vec![PlayItem {
-            source: crate::media::Source::File(wav.clone()),
             gain: 0.5,
-            offset: Duration::ZERO,
             expect: Some(Duration::from_secs(1)),
-            rate: 0,
+            ..PlayItem::file(&wav)
         }],
     });
     let t = std::time::Instant::now();

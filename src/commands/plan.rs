@@ -116,11 +116,16 @@ struct JsonItem {
     duration_ms: Option<u64>,
 }
 
-fn rel(config: &Config, p: &Path) -> String {
-    p.strip_prefix(&config.paths.audio)
-        .unwrap_or(p)
-        .to_string_lossy()
-        .into_owned()
+/// A file under the audio folder by its relative path; a stream by its address.
+fn rel(config: &Config, s: &crate::media::Source) -> String {
+    match s.path() {
+        Some(p) => p
+            .strip_prefix(&config.paths.audio)
+            .unwrap_or(p)
+            .to_string_lossy()
+            .into_owned(),
+        None => s.to_string(),
+    }
 }
 
 fn json_line<'a>(config: &'a Config, p: &'a Planned) -> JsonLine<'a> {
@@ -135,7 +140,7 @@ fn json_line<'a>(config: &'a Config, p: &'a Planned) -> JsonLine<'a> {
             .iter()
             .map(|e| JsonItem {
                 kind: e.kind,
-                path: rel(config, e.source.path()),
+                path: rel(config, &e.source),
                 title: e.title.clone(),
                 category: e.category.clone(),
                 duration_ms: e.duration.map(|d| d.as_millis() as u64),
@@ -190,6 +195,23 @@ fn text(
                 EntryKind::Jingle => "nhạc hiệu".to_string(),
                 EntryKind::File => "tệp".to_string(),
                 EntryKind::Item => e.category.clone().unwrap_or_default(),
+                EntryKind::Relay => {
+                    let backups: Vec<String> = e
+                        .fallback
+                        .iter()
+                        .filter_map(|g| g.first())
+                        .map(|f| match (&f.kind, &f.category) {
+                            (EntryKind::Relay, _) => f.title.clone(),
+                            (_, Some(c)) => c.clone(),
+                            _ => f.title.clone(),
+                        })
+                        .collect();
+                    if backups.is_empty() {
+                        format!("tiếp sóng {}", e.source)
+                    } else {
+                        format!("tiếp sóng {}; dự phòng: {}", e.source, backups.join(" → "))
+                    }
+                }
             };
             let d = e
                 .duration

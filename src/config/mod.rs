@@ -254,6 +254,35 @@ pub enum SegmentKind {
     },
     /// A fixed file, absolute path.
     File(PathBuf),
+    /// An internet radio stream aired for a window (tiếp sóng).
+    Relay(Relay),
+}
+
+/// A relay segment: a stream, how long it airs, and what airs when it fails.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Relay {
+    pub url: String,
+    /// What the log and the report call it (default: the stream's host).
+    pub title: String,
+    pub length: RelayLength,
+    /// Tried in order when the stream fails or falls silent.
+    pub fallback: Vec<Fallback>,
+}
+
+/// How long a relay airs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RelayLength {
+    For(Duration),
+    /// Until this local time (the next one after the relay begins).
+    Until(chrono::NaiveTime),
+}
+
+/// What airs while a relay's stream is down.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fallback {
+    Relay { url: String, title: String },
+    Category { key: String, pick: Pick },
+    File(PathBuf),
 }
 
 #[derive(Debug, Clone)]
@@ -295,9 +324,17 @@ impl Config {
             .programmes
             .iter()
             .flat_map(|p| &p.segments)
-            .filter_map(|s| match &s.kind {
-                SegmentKind::Jingle(f) | SegmentKind::File(f) => Some(f.clone()),
-                SegmentKind::Category { .. } => None,
+            .flat_map(|s| match &s.kind {
+                SegmentKind::Jingle(f) | SegmentKind::File(f) => vec![f.clone()],
+                SegmentKind::Category { .. } => vec![],
+                SegmentKind::Relay(r) => r
+                    .fallback
+                    .iter()
+                    .filter_map(|f| match f {
+                        Fallback::File(p) => Some(p.clone()),
+                        _ => None,
+                    })
+                    .collect(),
             })
             .chain(self.emergency.iter().filter_map(|e| e.alert_tone.clone()))
             .collect();
@@ -542,6 +579,11 @@ struct RawSegment {
     pick: Option<Pick>,
     count: Option<u32>,
     file: Option<PathBuf>,
+    relay: Option<String>,
+    title: Option<String>,
+    duration: Option<HumanDuration>,
+    until: Option<String>,
+    fallback: Option<Vec<Value>>,
 }
 
 #[derive(Deserialize)]
@@ -553,6 +595,14 @@ struct RawEmergency {
     alert_tone: Option<PathBuf>,
     #[serde(default)]
     after: AfterEmergency,
+}
+
+/// A stream's host, its name when none is given.
+fn host_of(url: &str) -> String {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_else(|| url.to_string())
 }
 
 /// The backends an `outputs:` entry may name.
@@ -1382,14 +1432,56 @@ impl Cx {
             raw.jingle.is_some(),
             raw.category.is_some(),
             raw.file.is_some(),
+            raw.relay.is_some(),
         ];
         if kinds.iter().filter(|k| **k).count() != 1 {
             self.error(
                 pos,
-                "a segment is exactly one of `jingle`, `category` or `file`",
+                "a segment is exactly one of `jingle`, `category`, `file` or `relay`",
                 "split it into one segment per line, each starting with `- `",
             );
             return None;
+        }
+        if let Some(url) = raw.relay {
+            if raw.pick.is_some() || raw.count.is_some() {
+                self.error(
+                    pos,
+                    "`pick` and `count` belong to a `category` segment",
+                    "remove them from the relay",
+                );
+                return None;
+            }
+            return self
+                .relay(
+                    path,
+                    url,
+                    raw.title,
+                    raw.duration,
+                    raw.until,
+                    raw.fallback,
+                    keys,
+                    picks,
+                    audio,
+                )
+                .map(|r| Segment {
+                    kind: SegmentKind::Relay(r),
+                    pos,
+                });
+        }
+        for (key, set) in [
+            ("title", raw.title.is_some()),
+            ("duration", raw.duration.is_some()),
+            ("until", raw.until.is_some()),
+            ("fallback", raw.fallback.is_some()),
+        ] {
+            if set {
+                self.error(
+                    self.loc.key(&join_key(path, key)),
+                    format!("`{key}` belongs to a `relay` segment"),
+                    "remove it, or make this a `relay:` segment",
+                );
+                return None;
+            }
         }
         if raw.category.is_none() && (raw.pick.is_some() || raw.count.is_some()) {
             self.error(
@@ -1448,6 +1540,172 @@ impl Cx {
             }
         };
         Some(Segment { kind, pos })
+    }
+
+    /// A stream address: `http://` or `https://` with a host.
+    fn stream_url(&mut self, path: &str, url: &str) -> Option<String> {
+        let ok = url::Url::parse(url.trim())
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
+        if ok.is_none() {
+            self.error(
+                self.loc.value(path),
+                format!("`{url}` is not a stream address"),
+                "write the stream's full address, e.g. `relay: \"http://radio.example.vn:8000/live.mp3\"`",
+            );
+        }
+        ok.map(|_| url.trim().to_string())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn relay(
+        &mut self,
+        path: &str,
+        url: String,
+        title: Option<String>,
+        duration: Option<HumanDuration>,
+        until: Option<String>,
+        fallback: Option<Vec<Value>>,
+        keys: &[String],
+        picks: &std::collections::HashMap<String, Pick>,
+        audio: &Path,
+    ) -> Option<Relay> {
+        let url = self.stream_url(&join_key(path, "relay"), &url);
+        let length = match (duration, until) {
+            (Some(_), Some(_)) => {
+                self.error(
+                    self.loc.value(path),
+                    "a relay has `duration` or `until`, not both",
+                    "keep one: `duration: 30m` or `until: \"06:30\"`",
+                );
+                None
+            }
+            (None, None) => {
+                self.error(
+                    self.loc.value(path),
+                    "a relay needs to know when it ends",
+                    "add `duration: 30m` or `until: \"06:30\"`",
+                );
+                None
+            }
+            (Some(d), None) if d.0 < Duration::from_secs(1) => {
+                self.error(
+                    self.loc.value(&join_key(path, "duration")),
+                    format!("`duration: {}` airs nothing", format_duration(d.0)),
+                    "write how long the relay airs, e.g. `duration: 30m`",
+                );
+                None
+            }
+            (Some(d), None) => Some(RelayLength::For(d.0)),
+            (None, Some(u)) => match chrono::NaiveTime::parse_from_str(u.trim(), "%H:%M") {
+                Ok(t) => Some(RelayLength::Until(t)),
+                Err(_) => {
+                    self.error(
+                        self.loc.value(&join_key(path, "until")),
+                        format!("`until: {u}` is not a time of day"),
+                        "write it as HH:MM, e.g. `until: \"06:30\"`",
+                    );
+                    None
+                }
+            },
+        };
+        let mut seen: Vec<String> = url.iter().cloned().collect();
+        let mut chain = Vec::new();
+        for (i, v) in fallback.unwrap_or_default().into_iter().enumerate() {
+            let fp = join_index(&join_key(path, "fallback"), i);
+            if let Some(f) = self.fallback(&fp, v, &mut seen, keys, picks, audio) {
+                chain.push(f);
+            }
+        }
+        let url = url?;
+        Some(Relay {
+            title: title
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty())
+                .unwrap_or_else(|| host_of(&url)),
+            url,
+            length: length?,
+            fallback: chain,
+        })
+    }
+
+    fn fallback(
+        &mut self,
+        path: &str,
+        v: Value,
+        seen: &mut Vec<String>,
+        keys: &[String],
+        picks: &std::collections::HashMap<String, Pick>,
+        audio: &Path,
+    ) -> Option<Fallback> {
+        let raw: RawSegment = self.read(path, "fallback", v)?;
+        let pos = self.loc.value(path);
+        let kinds = [
+            raw.category.is_some(),
+            raw.file.is_some(),
+            raw.relay.is_some(),
+        ];
+        if raw.jingle.is_some() || kinds.iter().filter(|k| **k).count() != 1 {
+            self.error(
+                pos,
+                "a fallback is exactly one of `relay`, `category` or `file`",
+                "write one per line, each starting with `- `",
+            );
+            return None;
+        }
+        if raw.duration.is_some() || raw.until.is_some() || raw.fallback.is_some() {
+            self.error(
+                pos,
+                "a fallback airs for as long as it is needed: it has no `duration`, `until` or `fallback` of its own",
+                "remove them; list further fallbacks after this one",
+            );
+            return None;
+        }
+        if let Some(url) = raw.relay {
+            let url = self.stream_url(&join_key(path, "relay"), &url)?;
+            if seen.contains(&url) {
+                self.error(
+                    self.loc.value(&join_key(path, "relay")),
+                    format!("the fallback chain loops: {url} is already in it"),
+                    "remove it: each source is tried once, in order",
+                );
+                return None;
+            }
+            seen.push(url.clone());
+            return Some(Fallback::Relay {
+                title: raw
+                    .title
+                    .filter(|t| !t.trim().is_empty())
+                    .unwrap_or_else(|| host_of(&url)),
+                url,
+            });
+        }
+        if let Some(key) = raw.category {
+            if !keys.contains(&key) {
+                let hint = match did_you_mean(&key, keys.iter().map(String::as_str)) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!(
+                        "define it under `categories:` (known: {})",
+                        backticked(keys)
+                    ),
+                };
+                self.error(
+                    self.loc.value(&join_key(path, "category")),
+                    format!("unknown category `{key}`"),
+                    hint,
+                );
+                return None;
+            }
+            let pick = raw
+                .pick
+                .or_else(|| picks.get(&key).copied())
+                .unwrap_or_default();
+            return Some(Fallback::Category { key, pick });
+        }
+        let f = raw.file.expect("checked");
+        let abs = audio.join(&f);
+        self.expect_file(&join_key(path, "file"), &abs, "fallback file");
+        Some(Fallback::File(abs))
     }
 
     fn expect_file(&mut self, path: &str, abs: &Path, what: &str) {

@@ -49,6 +49,17 @@ pub enum Event {
     LibraryChanged { counts: BTreeMap<String, usize> },
     /// The configuration was reloaded (or a reload was refused).
     Reloaded { ok: bool, message: String },
+    /// A relay changed what it airs: to fallback `fallback` (from 1), back to its stream
+    /// (`fallback` null), or to silence with nothing left.
+    RelaySwitched {
+        programme: Option<String>,
+        title: String,
+        to: String,
+        fallback: Option<usize>,
+        silence: bool,
+        why: String,
+        at: DateTime<Utc>,
+    },
     /// Something needs a person (an output failed, the log cannot be written…), or, with
     /// `active: false`, no longer does.
     Alarm {

@@ -169,25 +169,29 @@ impl Direct {
             let b = self.samples.as_mut().expect("just set");
             b.copy_interleaved_ref(audio);
             let s = &b.samples()[drop * cin..n * cin];
-            let cout = channels as usize;
-            if cin == cout {
-                out.extend(s.iter().map(|x| x * gain));
-            } else if cout == 1 {
-                // Down to mono: the average, so a voice on one side is not lost.
-                let k = gain / cin as f32;
-                out.extend(s.chunks_exact(cin).map(|f| f.iter().sum::<f32>() * k));
-            } else {
-                // Mono to every output channel; otherwise channel to channel, extra ones
-                // dropped, missing ones silent (as rodio maps them).
-                for f in s.chunks_exact(cin) {
-                    out.extend((0..cout).map(|c| match (cin, f.get(c)) {
-                        (1, _) => f[0] * gain,
-                        (_, Some(x)) => x * gain,
-                        (_, None) => 0.0,
-                    }));
-                }
-            }
+            map_channels(s, cin, channels as usize, gain, out);
             return true;
+        }
+    }
+}
+
+/// Appends interleaved frames of `cin` channels to `out` as `cout` channels, times `gain`.
+pub fn map_channels(s: &[f32], cin: usize, cout: usize, gain: f32, out: &mut Vec<f32>) {
+    if cin == cout {
+        out.extend(s.iter().map(|x| x * gain));
+    } else if cout == 1 {
+        // Down to mono: the average, so a voice on one side is not lost.
+        let k = gain / cin as f32;
+        out.extend(s.chunks_exact(cin).map(|f| f.iter().sum::<f32>() * k));
+    } else {
+        // Mono to every output channel; otherwise channel to channel, extra ones
+        // dropped, missing ones silent (as rodio maps them).
+        for f in s.chunks_exact(cin) {
+            out.extend((0..cout).map(|c| match (cin, f.get(c)) {
+                (1, _) => f[0] * gain,
+                (_, Some(x)) => x * gain,
+                (_, None) => 0.0,
+            }));
         }
     }
 }

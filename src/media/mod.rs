@@ -4,6 +4,7 @@
 
 pub mod decode;
 pub mod probe;
+pub mod stream;
 
 use std::path::{Path, PathBuf};
 
@@ -25,25 +26,27 @@ pub fn open_file(path: &Path) -> std::io::Result<std::fs::File> {
     Ok(f)
 }
 
-/// Where an entry's sound comes from. A file today; network streams and live inputs are
-/// further kinds of the same thing, read by the same playout.
+/// Where an entry's sound comes from: a file, or an internet radio stream (relayed by
+/// [`stream::Stream`]); live inputs will be a further kind, read by the same playout.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     File(PathBuf),
+    /// A stream's address (`http://` or `https://`).
+    Stream(String),
 }
 
 impl Source {
     /// The file behind it, for the sources that are files.
-    pub fn path(&self) -> &Path {
+    pub fn path(&self) -> Option<&Path> {
         match self {
-            Source::File(p) => p,
+            Source::File(p) => Some(p),
+            Source::Stream(_) => None,
         }
     }
-}
 
-impl Source {
-    /// Opens it for reading at `offset`, converted to `channels` at `rate`.
+    /// Opens a file source for reading at `offset`, converted to `channels` at `rate`.
+    /// A stream is read by the relay, not here.
     pub fn open(
         &self,
         offset: std::time::Duration,
@@ -52,6 +55,7 @@ impl Source {
     ) -> Result<decode::Reader, String> {
         match self {
             Source::File(p) => decode::Reader::open(p, offset, channels, rate),
+            Source::Stream(u) => Err(format!("{u} is a stream: the relay reads it")),
         }
     }
 }
@@ -60,6 +64,7 @@ impl std::fmt::Display for Source {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Source::File(p) => write!(f, "{}", p.display()),
+            Source::Stream(u) => write!(f, "{u}"),
         }
     }
 }

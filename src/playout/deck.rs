@@ -30,6 +30,8 @@ pub enum MarkerKind {
     Failed(String),
     /// No more items in this run.
     Eof,
+    /// A relay's news (a switch, its summary), reported when its frame airs.
+    Source(Box<super::relay::SourceNote>),
 }
 
 /// A run as the audio thread holds it.
@@ -102,6 +104,12 @@ pub enum Ev {
     Underrun {
         run: u64,
         at_ns: i128,
+    },
+    Source {
+        run: u64,
+        item: u32,
+        at_ns: i128,
+        note: Box<super::relay::SourceNote>,
     },
     /// A finished run, handed back to be freed off the audio thread.
     Gone(Box<Stream>),
@@ -395,6 +403,12 @@ impl Deck {
                                 },
                             }
                         }
+                        MarkerKind::Source(note) => Ev::Source {
+                            run: s.run,
+                            item: m.item,
+                            at_ns: at(pos),
+                            note,
+                        },
                         MarkerKind::Failed(r) => Ev::Ended {
                             run: s.run,
                             item: m.item,
@@ -554,6 +568,7 @@ mod tests {
                 )),
                 Ev::RunDone { run, at_ns } => v.push(format!("done {run} @{}", at_ns / 1_000_000)),
                 Ev::Underrun { run, .. } => v.push(format!("underrun {run}")),
+                Ev::Source { run, item, .. } => v.push(format!("source {run}.{item}")),
                 Ev::Gone(_) => {}
             }
         }

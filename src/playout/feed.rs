@@ -22,6 +22,33 @@ pub struct PlayItem {
     pub expect: Option<Duration>,
     /// Its sample rate when known (0: not known).
     pub rate: u32,
+    /// A relay's fallbacks, tried in order (each one stream, or files aired in turn).
+    pub fallback: Vec<Vec<PlayItem>>,
+    /// For a stream: when it counts as dead air.
+    pub watch: Option<Watch>,
+}
+
+/// When a relayed stream counts as dead air: no data, or a level under `silence_db`, for
+/// `after`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Watch {
+    pub silence_db: f64,
+    pub after: Duration,
+}
+
+impl PlayItem {
+    /// A file to play whole, at unity gain.
+    pub fn file(path: &std::path::Path) -> PlayItem {
+        PlayItem {
+            source: Source::File(path.to_path_buf()),
+            gain: 1.0,
+            offset: Duration::ZERO,
+            expect: None,
+            rate: 0,
+            fallback: vec![],
+            watch: None,
+        }
+    }
 }
 
 /// How far ahead of the audio thread the decoder runs.
@@ -38,13 +65,33 @@ pub fn spawn(
 ) -> Box<Stream> {
     let cap = (AHEAD.as_secs_f64() * rate as f64) as usize * channels as usize;
     let (samples_tx, samples_rx) = rtrb::RingBuffer::new(cap.max(4096));
-    let (markers_tx, markers_rx) = rtrb::RingBuffer::new(items.len() * 2 + 4);
+    // Two markers an item, and room for a relay's switches and summary.
+    let relays = items
+        .iter()
+        .filter(|i| matches!(i.source, Source::Stream(_)))
+        .count();
+    let (markers_tx, markers_rx) = rtrb::RingBuffer::new(items.len() * 2 + relays * 64 + 4);
     let decoded = Arc::new(AtomicBool::new(false));
     let cancel = Arc::new(AtomicBool::new(false));
     let (d2, c2) = (decoded.clone(), cancel.clone());
+    // Relays connect now, so their streams are buffered by their second.
+    let streams: Vec<Option<super::relay::Streams>> = items
+        .iter()
+        .map(|i| super::relay::Streams::open(i, channels, rate))
+        .collect();
     std::thread::Builder::new()
         .name(format!("decode-{run}"))
-        .spawn(move || feed(items, samples_tx, markers_tx, channels, rate, d2, c2))
+        .spawn(move || {
+            feed(
+                items,
+                streams,
+                samples_tx,
+                markers_tx,
+                (channels, rate, at_ns),
+                d2,
+                c2,
+            )
+        })
         .expect("spawn decoder thread");
     Box::new(Stream::new(
         run, at_ns, replace, samples_rx, markers_rx, decoded, cancel,
@@ -53,16 +100,29 @@ pub fn spawn(
 
 fn feed(
     items: Vec<PlayItem>,
+    mut streams: Vec<Option<super::relay::Streams>>,
     mut tx: rtrb::Producer<f32>,
     mut markers: rtrb::Producer<Marker>,
-    channels: u16,
-    rate: u32,
+    (channels, rate, at_ns): (u16, u32, i128),
     decoded: Arc<AtomicBool>,
     cancel: Arc<AtomicBool>,
 ) {
     let mut frames: u64 = 0;
     let mut buf: Vec<f32> = Vec::with_capacity(4096);
     'items: for (i, item) in items.iter().enumerate() {
+        if let Some(s) = streams.get_mut(i).and_then(Option::take) {
+            let ring = super::relay::Ring {
+                tx: &mut tx,
+                markers: &mut markers,
+                frames: &mut frames,
+                at_ns,
+                cancel: &cancel,
+            };
+            if !super::relay::air(item, i as u32, s, ring, channels, rate) {
+                break 'items;
+            }
+            continue;
+        }
         let i = i as u32;
         let stamp = stamp(&item.source);
         let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -173,7 +233,7 @@ type Stamp = Option<(u64, u64, std::time::SystemTime)>;
 
 fn stamp(source: &crate::media::Source) -> Stamp {
     use std::os::unix::fs::MetadataExt;
-    let m = std::fs::metadata(source.path()).ok()?;
+    let m = std::fs::metadata(source.path()?).ok()?;
     Some((m.ino(), m.len(), m.modified().ok()?))
 }
 

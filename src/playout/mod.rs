@@ -11,6 +11,7 @@ pub mod feed;
 pub mod meter;
 
 pub mod output;
+pub mod relay;
 pub mod sim;
 pub mod sink;
 pub mod tap;
@@ -64,6 +65,13 @@ pub enum PlayerEvent {
     Underrun {
         run: u64,
         at: DateTime<Utc>,
+    },
+    /// A relay changed what it airs, or reports its window.
+    Source {
+        run: u64,
+        item: u32,
+        at: DateTime<Utc>,
+        note: relay::SourceNote,
     },
 }
 
@@ -384,6 +392,17 @@ impl Player for RealPlayer {
                 Ev::Underrun { run, at_ns } => evs.push(PlayerEvent::Underrun {
                     run,
                     at: ns_to_utc(at_ns),
+                }),
+                Ev::Source {
+                    run,
+                    item,
+                    at_ns,
+                    note,
+                } => evs.push(PlayerEvent::Source {
+                    run,
+                    item,
+                    at: ns_to_utc(at_ns),
+                    note: *note,
                 }),
                 Ev::Gone(s) => {
                     s.cancel.store(true, std::sync::atomic::Ordering::Relaxed);

@@ -80,6 +80,15 @@ pub enum Action {
         status: Status,
         reason: Why,
     },
+    /// A relay switched what it airs, or summed up its window (for its row).
+    Relay {
+        run: u64,
+        item: u32,
+        at: DateTime<Utc>,
+        programme: Option<String>,
+        title: String,
+        note: crate::playout::relay::SourceNote,
+    },
     /// A line for the technician's log.
     Note(Level, String),
 }

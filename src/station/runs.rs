@@ -211,7 +211,8 @@ impl Station {
             }
         }
         let len = |path: &std::path::Path| self.fixed.get(path).copied().flatten();
-        let run = schedule::running_order(&p, due, &self.items, &self.last_aired, &len);
+        let tz = self.config.station.timezone;
+        let run = schedule::running_order(&p, due, tz, &self.items, &self.last_aired, &len);
         (run.entries, run.shortfalls)
     }
 
@@ -235,21 +236,34 @@ impl Station {
     }
 
     fn plan(&self, run: u64, at: DateTime<Utc>, replace: bool, entries: &[Entry]) -> PlayPlan {
-        let vol = self.config.output.volume;
         PlayPlan {
             run,
             at,
             replace,
-            items: entries
+            items: entries.iter().map(|e| self.play_item(e)).collect(),
+        }
+    }
+
+    /// What the player needs of an entry (and of a relay's fallbacks).
+    fn play_item(&self, e: &Entry) -> PlayItem {
+        let a = &self.config.alarms;
+        PlayItem {
+            source: e.source.clone(),
+            gain: (10f64.powf(e.gain_db / 20.0) as f32) * self.config.output.volume,
+            offset: e.offset,
+            expect: e.duration,
+            rate: e.rate,
+            fallback: e
+                .fallback
                 .iter()
-                .map(|e| PlayItem {
-                    source: e.source.clone(),
-                    gain: (10f64.powf(e.gain_db / 20.0) as f32) * vol,
-                    offset: e.offset,
-                    expect: e.duration,
-                    rate: e.rate,
-                })
+                .map(|g| g.iter().map(|f| self.play_item(f)).collect())
                 .collect(),
+            watch: matches!(e.source, crate::media::Source::Stream(_)).then_some(
+                crate::playout::feed::Watch {
+                    silence_db: a.silence_db,
+                    after: a.after,
+                },
+            ),
         }
     }
 
@@ -301,10 +315,13 @@ impl Station {
     /// jingle the library does not list), or, outside it, its full path.
     pub(super) fn item_path(&self, e: &Entry) -> String {
         e.id.clone().unwrap_or_else(|| {
-            let p = e.source.path();
-            match p.strip_prefix(&self.config.paths.audio) {
-                Ok(rel) => crate::config::nfc(&rel.to_string_lossy()),
-                Err(_) => e.source.to_string(),
+            match e
+                .source
+                .path()
+                .and_then(|p| p.strip_prefix(&self.config.paths.audio).ok())
+            {
+                Some(rel) => crate::config::nfc(&rel.to_string_lossy()),
+                None => e.source.to_string(),
             }
         })
     }
@@ -326,6 +343,28 @@ impl Station {
                 reason,
                 last_audio,
             } => self.failed(run, reason, last_audio, now),
+            PlayerEvent::Source {
+                run,
+                item,
+                at,
+                note,
+            } => {
+                let Some(r) = self.runs.map.get(&run) else {
+                    return vec![];
+                };
+                vec![Action::Relay {
+                    run,
+                    item,
+                    at,
+                    programme: r.meta.airing().programme,
+                    title: r
+                        .entries
+                        .get(item as usize)
+                        .map(|e| e.title.clone())
+                        .unwrap_or_default(),
+                    note,
+                }]
+            }
             PlayerEvent::Underrun { run, .. } => vec![Action::Note(
                 Level::Warn,
                 format!("run {run}: the decoder fell behind (a moment of silence)"),

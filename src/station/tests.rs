@@ -159,6 +159,7 @@ impl Fake {
                     airing.programme.unwrap_or_default(),
                     status.as_str()
                 )),
+                Action::Relay { title, note, .. } => self.log.push(format!("{title}: {note:?}")),
                 Action::Note(..) => {}
             }
         }
@@ -317,7 +318,7 @@ fn a_second_emergency_waits_for_one_of_unknown_length() {
     assert_eq!(p.cued.len(), 2);
     assert_eq!(
         p.last().items[0].source.path(),
-        std::path::Path::new("/audio/khan-cap/bao.wav")
+        Some(std::path::Path::new("/audio/khan-cap/bao.wav"))
     );
 }
 

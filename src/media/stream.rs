@@ -1,0 +1,501 @@
+//! A network stream as a source: an internet radio stream (Icecast or Shoutcast over HTTP
+//! or HTTPS: MP3, AAC, Ogg Vorbis or Ogg Opus) read on its own thread from the moment it
+//! is opened — ahead of its segment, so it is buffered at the segment's second —,
+//! decoded and converted to the output's channels and rate into a short buffer the playout
+//! takes from. It follows redirects, reconnects with a backoff for as long as it is
+//! wanted, and says how it is doing (connected, bytes, the last error, how long it has had
+//! sound), so the relay can fall back and come back.
+
+use std::collections::VecDeque;
+use std::io::Read;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use symphonia::core::audio::SampleBuffer;
+use symphonia::core::codecs::{DecoderOptions, CODEC_TYPE_NULL, CODEC_TYPE_OPUS};
+use symphonia::core::errors::Error as SymError;
+use symphonia::core::formats::FormatOptions;
+use symphonia::core::io::{MediaSourceStream, ReadOnlySource};
+use symphonia::core::meta::MetadataOptions;
+use symphonia::core::probe::Hint;
+
+/// Decoded audio kept ahead of what the playout took: the reserve that rides out network
+/// jitter. Small, because what is buffered here plays after the upstream dies.
+pub const KEEP: Duration = Duration::from_millis(1000);
+
+/// A read that waits longer than this counts as a dead connection.
+const READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// Reconnection waits: short, because a relay wants its stream back within seconds.
+const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+
+/// How a stream is doing.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Health {
+    pub connected: bool,
+    /// Bytes received over every connection so far.
+    pub bytes: u64,
+    /// Connections made (the first, then each reconnection).
+    pub connects: u32,
+    pub last_error: Option<String>,
+    /// How long the audio arriving has had sound without a break; None while it is silent
+    /// or nothing arrives.
+    pub sound_for: Option<Duration>,
+}
+
+struct State {
+    connected: bool,
+    bytes: u64,
+    connects: u32,
+    last_error: Option<String>,
+    sound_since: Option<Instant>,
+}
+
+struct Shared {
+    pcm: Mutex<VecDeque<f32>>,
+    state: Mutex<State>,
+    stop: AtomicBool,
+}
+
+/// A network stream being read. Dropping it stops the reading.
+pub struct Stream {
+    url: String,
+    channels: usize,
+    shared: Arc<Shared>,
+}
+
+impl Stream {
+    /// Starts reading `url` now, into audio of `channels` at `rate`; 100 ms blocks whose
+    /// peak stays under `silence_db` do not count as sound.
+    pub fn open(url: &str, channels: u16, rate: u32, silence_db: f64) -> Stream {
+        let shared = Arc::new(Shared {
+            pcm: Mutex::new(VecDeque::new()),
+            state: Mutex::new(State {
+                connected: false,
+                bytes: 0,
+                connects: 0,
+                last_error: None,
+                sound_since: None,
+            }),
+            stop: AtomicBool::new(false),
+        });
+        let s2 = shared.clone();
+        let u = url.to_string();
+        let spawned = std::thread::Builder::new()
+            .name("relay".into())
+            .spawn(move || read_loop(&u, channels, rate, silence_db, &s2));
+        if let Err(e) = spawned {
+            shared.state.lock().expect("state").last_error =
+                Some(format!("cannot start reading the stream: {e}"));
+        }
+        Stream {
+            url: url.to_string(),
+            channels: channels as usize,
+            shared,
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Frames ready to take.
+    pub fn available(&self) -> usize {
+        self.shared.pcm.lock().map(|p| p.len()).unwrap_or(0) / self.channels
+    }
+
+    /// Moves up to `frames` frames into `out`; returns how many.
+    pub fn take(&self, frames: usize, out: &mut Vec<f32>) -> usize {
+        let Ok(mut p) = self.shared.pcm.lock() else {
+            return 0;
+        };
+        let n = (p.len() / self.channels).min(frames);
+        out.extend(p.drain(..n * self.channels));
+        n
+    }
+
+    pub fn health(&self) -> Health {
+        let s = self.shared.state.lock().expect("stream state");
+        Health {
+            connected: s.connected,
+            bytes: s.bytes,
+            connects: s.connects,
+            last_error: s.last_error.clone(),
+            sound_for: s.sound_since.map(|t| t.elapsed()),
+        }
+    }
+}
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn read_loop(url: &str, channels: u16, rate: u32, silence_db: f64, shared: &Arc<Shared>) {
+    let agent = ureq::AgentBuilder::new()
+        .timeout_connect(READ_TIMEOUT)
+        .timeout_read(READ_TIMEOUT)
+        .redirects(5)
+        .user_agent(concat!("loaxa/", env!("CARGO_PKG_VERSION")))
+        .build();
+    let mut backoff = FIRST_BACKOFF;
+    while !shared.stop.load(Ordering::Relaxed) {
+        let began = Instant::now();
+        let result = session(&agent, url, channels, rate, silence_db, shared);
+        {
+            let mut s = shared.state.lock().expect("stream state");
+            s.connected = false;
+            s.sound_since = None;
+            s.last_error = Some(match result {
+                Ok(()) => "the stream ended (the server closed it)".into(),
+                Err(e) => e,
+            });
+        }
+        if shared.stop.load(Ordering::Relaxed) {
+            return;
+        }
+        // A connection that carried audio for a while starts the backoff over.
+        if began.elapsed() > Duration::from_secs(10) {
+            backoff = FIRST_BACKOFF;
+        }
+        let until = Instant::now() + backoff;
+        while Instant::now() < until && !shared.stop.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+/// Counts the bytes that arrive, and ends the read when the stream is no longer wanted.
+struct Counted {
+    inner: Box<dyn Read + Send + Sync + 'static>,
+    shared: Arc<Shared>,
+}
+
+impl Read for Counted {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.shared.stop.load(Ordering::Relaxed) {
+            return Err(std::io::Error::other("stopped"));
+        }
+        let n = self.inner.read(buf)?;
+        if let Ok(mut s) = self.shared.state.lock() {
+            s.bytes += n as u64;
+        }
+        Ok(n)
+    }
+}
+
+/// One connection: from the request to the end of the stream or an error.
+fn session(
+    agent: &ureq::Agent,
+    url: &str,
+    channels: u16,
+    rate: u32,
+    silence_db: f64,
+    shared: &Arc<Shared>,
+) -> Result<(), String> {
+    let resp = agent
+        .get(url)
+        .set("Icy-MetaData", "0")
+        .call()
+        .map_err(|e| match e {
+            ureq::Error::Status(code, r) => {
+                format!("the server answered {code} {}", r.status_text())
+            }
+            ureq::Error::Transport(t) => format!("cannot reach the stream: {t}"),
+        })?;
+    let ctype = resp.content_type().to_ascii_lowercase();
+    if ctype.contains("mpegurl") || url.to_ascii_lowercase().contains(".m3u8") {
+        return Err(
+            "this is an HLS playlist (.m3u8); loaxa relays Icecast/Shoutcast streams only".into(),
+        );
+    }
+    if ctype.starts_with("text/") {
+        return Err(format!(
+            "the server sent a page ({ctype}), not audio; check the stream's address"
+        ));
+    }
+    let mut hint = Hint::new();
+    if let Some(ext) = hint_for(&ctype, url) {
+        hint.with_extension(ext);
+    }
+    {
+        let mut s = shared.state.lock().expect("stream state");
+        s.connected = true;
+        s.connects += 1;
+    }
+    let reader = Counted {
+        inner: Box::new(resp.into_reader()),
+        shared: shared.clone(),
+    };
+    let mss = MediaSourceStream::new(Box::new(ReadOnlySource::new(reader)), Default::default());
+    let probed = symphonia::default::get_probe()
+        .format(
+            &hint,
+            mss,
+            &FormatOptions::default(),
+            &MetadataOptions::default(),
+        )
+        .map_err(|e| format!("the stream is not audio loaxa can read ({e})"))?;
+    let mut format = probed.format;
+    let mut sink = Sink::new(channels, rate, silence_db, shared);
+    loop {
+        let Some(track) = format
+            .tracks()
+            .iter()
+            .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
+            .cloned()
+        else {
+            return Err("the stream has no audio track".into());
+        };
+        let mut dec = Dec::new(&track.codec_params)?;
+        loop {
+            let packet = match format.next_packet() {
+                Ok(p) => p,
+                // A new link of a chained Ogg stream (a new title): new decoder.
+                Err(SymError::ResetRequired) => break,
+                Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    return Ok(())
+                }
+                Err(SymError::IoError(e)) => return Err(format!("the stream broke off: {e}")),
+                Err(e) => return Err(format!("the stream cannot be read on: {e}")),
+            };
+            if packet.track_id() != track.id {
+                continue;
+            }
+            if let Some((frames, cin, r)) = dec.decode(&packet)? {
+                sink.push(frames, cin, r);
+            }
+        }
+    }
+}
+
+/// The decoder for a stream's codec: symphonia's, or libopus for Opus (symphonia has
+/// none).
+enum Dec {
+    Sym(
+        Box<dyn symphonia::core::codecs::Decoder>,
+        Option<SampleBuffer<f32>>,
+    ),
+    Opus(opus::Decoder, usize, Vec<f32>),
+}
+
+impl Dec {
+    fn new(p: &symphonia::core::codecs::CodecParameters) -> Result<Dec, String> {
+        if p.codec == CODEC_TYPE_OPUS {
+            let ch = p.channels.map(|c| c.count()).unwrap_or(2);
+            let c = if ch == 1 {
+                opus::Channels::Mono
+            } else {
+                opus::Channels::Stereo
+            };
+            let d = opus::Decoder::new(48_000, c).map_err(|e| format!("opus: {e}"))?;
+            return Ok(Dec::Opus(d, ch.min(2), vec![0.0; 5760 * 2]));
+        }
+        let d = symphonia::default::get_codecs()
+            .make(p, &DecoderOptions::default())
+            .map_err(|e| format!("the stream's codec cannot be decoded ({e})"))?;
+        Ok(Dec::Sym(d, None))
+    }
+
+    /// Decodes a packet: interleaved frames, their channel count and rate. A damaged
+    /// packet is skipped (None).
+    fn decode(
+        &mut self,
+        packet: &symphonia::core::formats::Packet,
+    ) -> Result<Option<Decoded<'_>>, String> {
+        match self {
+            Dec::Sym(d, buf) => {
+                let audio = match d.decode(packet) {
+                    Ok(a) => a,
+                    Err(SymError::DecodeError(_)) => return Ok(None),
+                    Err(e) => return Err(format!("the stream cannot be decoded: {e}")),
+                };
+                let spec = *audio.spec();
+                if buf
+                    .as_ref()
+                    .is_none_or(|b| b.capacity() < audio.capacity() * spec.channels.count())
+                {
+                    *buf = Some(SampleBuffer::new(audio.capacity() as u64, spec));
+                }
+                let b = buf.as_mut().expect("just set");
+                b.copy_interleaved_ref(audio);
+                Ok(Some((b.samples(), spec.channels.count(), spec.rate)))
+            }
+            Dec::Opus(d, ch, out) => match d.decode_float(&packet.data, out, false) {
+                Ok(n) => Ok(Some((&out[..n * *ch], *ch, 48_000))),
+                Err(_) => Ok(None),
+            },
+        }
+    }
+}
+
+/// Decoded frames (interleaved), their channel count and rate.
+type Decoded<'a> = (&'a [f32], usize, u32);
+
+/// A resampler for one input rate and channel count, with the planar input it has not
+/// consumed yet.
+struct Resample {
+    rate: u32,
+    channels: usize,
+    r: rubato::FftFixedIn<f32>,
+    pending: Vec<Vec<f32>>,
+}
+
+/// Where decoded audio goes: converted to the output's channels and rate, measured for
+/// sound, and kept in the shared buffer (the oldest dropped beyond [`KEEP`]).
+struct Sink<'a> {
+    channels: usize,
+    rate: u32,
+    floor: f32,
+    shared: &'a Shared,
+    resampler: Option<Resample>,
+    mapped: Vec<f32>,
+    /// The current 100 ms block: frames so far and its peak.
+    block: (usize, f32),
+}
+
+impl<'a> Sink<'a> {
+    fn new(channels: u16, rate: u32, silence_db: f64, shared: &'a Shared) -> Sink<'a> {
+        Sink {
+            channels: channels as usize,
+            rate,
+            floor: 10f32.powf(silence_db as f32 / 20.0),
+            shared,
+            resampler: None,
+            mapped: Vec::new(),
+            block: (0, 0.0),
+        }
+    }
+
+    fn push(&mut self, frames: &[f32], cin: usize, rate: u32) {
+        use rubato::Resampler;
+        self.mapped.clear();
+        if cin == 0 || rate == 0 {
+            return;
+        }
+        let cout = self.channels;
+        if rate == self.rate {
+            super::decode::map_channels(frames, cin, cout, 1.0, &mut self.mapped);
+        } else {
+            let mut planar = Vec::with_capacity(cout * frames.len() / cin);
+            super::decode::map_channels(frames, cin, cout, 1.0, &mut planar);
+            if self
+                .resampler
+                .as_ref()
+                .is_none_or(|r| r.rate != rate || r.channels != cout)
+            {
+                let Ok(r) = rubato::FftFixedIn::<f32>::new(
+                    rate as usize,
+                    self.rate as usize,
+                    1024,
+                    2,
+                    cout,
+                ) else {
+                    return;
+                };
+                self.resampler = Some(Resample {
+                    rate,
+                    channels: cout,
+                    r,
+                    pending: vec![Vec::new(); cout],
+                });
+            }
+            let Resample { r, pending, .. } = self.resampler.as_mut().expect("just set");
+            for f in planar.chunks_exact(cout) {
+                for (c, x) in f.iter().enumerate() {
+                    pending[c].push(*x);
+                }
+            }
+            while pending[0].len() >= r.input_frames_next() {
+                let need = r.input_frames_next();
+                let Ok(out) = r.process(
+                    &pending.iter().map(|p| &p[..need]).collect::<Vec<_>>(),
+                    None,
+                ) else {
+                    pending.iter_mut().for_each(Vec::clear);
+                    break;
+                };
+                pending.iter_mut().for_each(|p| {
+                    p.drain(..need);
+                });
+                for i in 0..out[0].len() {
+                    self.mapped.extend(out.iter().map(|c| c[i]));
+                }
+            }
+        }
+        self.measure();
+        let keep = (KEEP.as_secs_f64() * self.rate as f64) as usize * cout;
+        if let Ok(mut p) = self.shared.pcm.lock() {
+            p.extend(self.mapped.iter().copied());
+            if p.len() > keep {
+                let extra = (p.len() - keep) / cout * cout;
+                p.drain(..extra);
+            }
+        }
+    }
+
+    /// Tracks continuous sound in 100 ms blocks.
+    fn measure(&mut self) {
+        let per_block = self.rate as usize / 10;
+        for f in self.mapped.chunks_exact(self.channels) {
+            let peak = f.iter().fold(0f32, |m, x| m.max(x.abs()));
+            self.block.1 = self.block.1.max(peak);
+            self.block.0 += 1;
+            if self.block.0 == per_block {
+                let sound = self.block.1 >= self.floor;
+                if let Ok(mut s) = self.shared.state.lock() {
+                    match (sound, s.sound_since) {
+                        (true, None) => s.sound_since = Some(Instant::now()),
+                        (false, _) => s.sound_since = None,
+                        _ => {}
+                    }
+                }
+                self.block = (0, 0.0);
+            }
+        }
+    }
+}
+
+/// A format hint from the content type, else the address.
+fn hint_for(ctype: &str, url: &str) -> Option<&'static str> {
+    let by_type = match ctype.split(';').next().unwrap_or("").trim() {
+        "audio/mpeg" | "audio/mp3" => Some("mp3"),
+        "audio/aac" | "audio/aacp" | "audio/x-aac" => Some("aac"),
+        "audio/ogg" | "application/ogg" | "audio/opus" | "audio/vorbis" => Some("ogg"),
+        _ => None,
+    };
+    by_type.or_else(|| {
+        let path = url
+            .split(['?', '#'])
+            .next()
+            .unwrap_or(url)
+            .to_ascii_lowercase();
+        ["mp3", "aac", "ogg", "opus", "oga"]
+            .into_iter()
+            .find(|e| path.ends_with(&format!(".{e}")))
+            .map(|e| match e {
+                "opus" | "oga" => "ogg",
+                e => e,
+            })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_format_comes_from_the_content_type_then_the_address() {
+        assert_eq!(hint_for("audio/mpeg", "http://x/live"), Some("mp3"));
+        assert_eq!(
+            hint_for("audio/aacp; charset=x", "http://x/live"),
+            Some("aac")
+        );
+        assert_eq!(hint_for("application/ogg", "http://x/a.mp3"), Some("ogg"));
+        assert_eq!(hint_for("", "http://x/vov1.opus?token=1"), Some("ogg"));
+        assert_eq!(hint_for("application/octet-stream", "http://x/live"), None);
+    }
+}

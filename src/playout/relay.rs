@@ -1,0 +1,489 @@
+//! Airing a relay: its window filled, frame for frame, from its stream while the stream
+//! has sound, and from its fallbacks while it does not, so the window never holds dead air
+//! longer than the watch allows and always ends on its second.
+//!
+//! Runs on the run's feeder thread. Streams are opened when the run is cued (so they are
+//! buffered at the relay's second); the decision of what to air is made a 20 ms block at a
+//! time, just ahead of the air: the feeder keeps the ring as full as the network allows,
+//! and only when what is buffered runs low does missing data become silence and count
+//! toward dead air.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::deck::{Marker, MarkerKind};
+use super::feed::{PlayItem, Watch};
+use crate::media::decode::Reader;
+use crate::media::stream::Stream;
+use crate::media::Source;
+
+/// A stream that has had sound this long is taken back from a fallback.
+pub const RECOVER: Duration = Duration::from_secs(2);
+/// Missing data becomes silence only when the air is this close to what is written.
+const LOW: Duration = Duration::from_millis(300);
+const BLOCK_MS: u32 = 20;
+
+/// What a relay's feeder reports as it airs, for the log and the console.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SourceNote {
+    /// What airs changed: to a fallback (`fallback` its position, from 1), back to the
+    /// stream (`fallback` None), or to silence when nothing is left.
+    Switched {
+        to: String,
+        fallback: Option<usize>,
+        silence: bool,
+        why: String,
+    },
+    /// The whole window, written to its row when it ends.
+    Summary(RelaySummary),
+}
+
+/// What a relay's window was made of.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RelaySummary {
+    pub url: String,
+    /// Bytes received from the stream during the window (and the buffering before it).
+    pub bytes: u64,
+    /// Times the stream was (re)connected.
+    pub connects: u32,
+    /// Each stretch of the window and what aired in it, in order.
+    pub spans: Vec<Span>,
+}
+
+/// A stretch of a relay's window: ms from the window's start, what aired and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Span {
+    pub from_ms: u64,
+    pub to_ms: u64,
+    /// The stream's or fallback's title; "" for silence.
+    pub source: String,
+    /// None: the stream itself; Some(n): the n-th fallback (from 1); Some(0): silence.
+    pub fallback: Option<usize>,
+    /// Why it aired instead of the stream (None for the stream).
+    pub why: Option<String>,
+}
+
+/// The streams of a relay, opened when its run is cued.
+pub struct Streams {
+    primary: Stream,
+    /// One per fallback; Some for the stream ones.
+    fallback: Vec<Option<Stream>>,
+}
+
+impl Streams {
+    /// Opens the relay's stream and its fallback streams now; None for an item that is
+    /// not a relay.
+    pub fn open(item: &PlayItem, channels: u16, rate: u32) -> Option<Streams> {
+        let Source::Stream(url) = &item.source else {
+            return None;
+        };
+        let silence = item.watch.map_or(-45.0, |w| w.silence_db);
+        Some(Streams {
+            primary: Stream::open(url, channels, rate, silence),
+            fallback: item
+                .fallback
+                .iter()
+                .map(|g| match g.first().map(|f| &f.source) {
+                    Some(Source::Stream(u)) if g.len() == 1 => {
+                        Some(Stream::open(u, channels, rate, silence))
+                    }
+                    _ => None,
+                })
+                .collect(),
+        })
+    }
+}
+
+/// Files of a fallback aired in turn, looping; where it is kept while the stream airs.
+struct Files {
+    at: usize,
+    reader: Option<Reader>,
+    pending: Vec<f32>,
+    /// Files that would not play one after another (all of them: the fallback is dead).
+    failed_in_a_row: usize,
+    /// Whether the open file has given any audio.
+    produced: bool,
+}
+
+/// What the feeder needs to write into the run's ring.
+pub struct Ring<'a> {
+    pub tx: &'a mut rtrb::Producer<f32>,
+    pub markers: &'a mut rtrb::Producer<Marker>,
+    /// Frames written to the run so far.
+    pub frames: &'a mut u64,
+    /// When the run's first frame airs (ns since the epoch).
+    pub at_ns: i128,
+    pub cancel: &'a std::sync::atomic::AtomicBool,
+}
+
+/// Airs relay `item` (entry `index` of the run) for its window. Returns false when the
+/// run was cancelled.
+pub fn air(
+    item: &PlayItem,
+    index: u32,
+    streams: Streams,
+    ring: Ring<'_>,
+    channels: u16,
+    rate: u32,
+) -> bool {
+    use std::sync::atomic::Ordering;
+    let ch = channels as usize;
+    let watch = item.watch.unwrap_or(Watch {
+        silence_db: -45.0,
+        after: Duration::from_secs(3),
+    });
+    let floor = 10f32.powf(watch.silence_db as f32 / 20.0);
+    let after = (watch.after.as_secs_f64() * rate as f64) as u64;
+    let block = (rate * BLOCK_MS / 1000) as u64;
+    let total = item
+        .expect
+        .map(|d| (d.saturating_sub(item.offset).as_secs_f64() * rate as f64) as u64)
+        .unwrap_or(u64::MAX);
+    let ns_per_frame = 1_000_000_000f64 / rate as f64;
+    let groups = item.fallback.len();
+    let mut files: Vec<Files> = (0..groups)
+        .map(|_| Files {
+            at: 0,
+            reader: None,
+            pending: Vec::new(),
+            failed_in_a_row: 0,
+            produced: false,
+        })
+        .collect();
+    let title = |k: usize| -> String {
+        match k {
+            0 => item.source.to_string(),
+            k => item.fallback[k - 1]
+                .first()
+                .map(|f| match &f.source {
+                    Source::Stream(u) => u.clone(),
+                    // A file fallback by its name; a category's files by their folder.
+                    Source::File(p) if item.fallback[k - 1].len() == 1 => {
+                        crate::item::title_from_name(p)
+                    }
+                    Source::File(p) => p
+                        .parent()
+                        .and_then(|d| d.file_name())
+                        .map(|d| d.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                })
+                .unwrap_or_default(),
+        }
+    };
+    let stream_of = |k: usize| -> Option<&Stream> {
+        if k == 0 {
+            Some(&streams.primary)
+        } else {
+            streams.fallback[k - 1].as_ref()
+        }
+    };
+    let start = *ring.frames;
+    let _ = ring.markers.push(Marker {
+        frame: start,
+        item: index,
+        kind: MarkerKind::Start,
+    });
+    // What airs: 0 the stream, k the k-th fallback, groups + 1 silence.
+    let silence = groups + 1;
+    let mut spans: Vec<Span> = Vec::new();
+    let mut span_from = 0u64;
+    let mut why: Option<String> = None;
+    let mut active = 0usize;
+    let mut dead = 0u64;
+    let mut buf: Vec<f32> = Vec::with_capacity(block as usize * ch * 2);
+    let mut written = 0u64;
+    let ms = |f: u64| f * 1000 / rate as u64;
+
+    // A source that can take the air now: a stream with audio buffered, files that open.
+    let ready = |k: usize, files: &mut Vec<Files>| -> bool {
+        if k == 0 || k > groups {
+            return k == 0 && streams.primary.available() as u64 >= block;
+        }
+        match stream_of(k) {
+            Some(s) => s.available() as u64 >= block,
+            None => files[k - 1].failed_in_a_row < item.fallback[k - 1].len().max(1),
+        }
+    };
+    // Wait for the stream until the window's first frame is about to air (the feeder
+    // reaches a relay that opens its run two seconds early).
+    while !ready(0, &mut files) {
+        let air = ring.at_ns + (*ring.frames as f64 * ns_per_frame) as i128;
+        if air - crate::playout::output::wall_ns() <= LOW.as_nanos() as i128
+            || ring.cancel.load(Ordering::Relaxed)
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // The stream has nothing at the window's first second: the first fallback airs at
+    // once, and the stream is taken back when it has sound.
+    if !ready(0, &mut files) {
+        let h = streams.primary.health();
+        let reason = h
+            .last_error
+            .unwrap_or_else(|| "the stream has not answered yet".into());
+        active = (1..=groups)
+            .find(|k| ready(*k, &mut files))
+            .unwrap_or(silence);
+        why = Some(reason.clone());
+        note_switch(ring.markers, start, index, active, silence, &title, &reason);
+    }
+
+    while written < total {
+        if ring.cancel.load(Ordering::Relaxed) {
+            return false;
+        }
+        let now = crate::playout::output::wall_ns();
+        let air_of_next = ring.at_ns + (*ring.frames as f64 * ns_per_frame) as i128;
+        let lead = air_of_next - now;
+        let n = block.min(total - written);
+        if ring.tx.slots() < n as usize * ch || lead > 1_200_000_000 {
+            std::thread::sleep(Duration::from_millis(BLOCK_MS as u64));
+            continue;
+        }
+        buf.clear();
+        let mut starved = false;
+        let mut gain = item.gain;
+        if active == 0 || (active <= groups && stream_of(active).is_some()) {
+            let s = stream_of(active).expect("a stream");
+            if active > 0 {
+                gain = item.fallback[active - 1][0].gain;
+            }
+            if s.available() as u64 >= n {
+                s.take(n as usize, &mut buf);
+                let peak = buf.iter().fold(0f32, |m, x| m.max(x.abs()));
+                dead = if peak * gain < floor { dead + n } else { 0 };
+            } else if lead > LOW.as_nanos() as i128 {
+                // Buffered enough on air: wait for the network.
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            } else {
+                starved = true;
+                buf.resize(n as usize * ch, 0.0);
+                dead += n;
+            }
+        } else if active <= groups {
+            let g = &item.fallback[active - 1];
+            if !fill_files(
+                g,
+                &mut files[active - 1],
+                n as usize,
+                channels,
+                rate,
+                &mut buf,
+            ) {
+                buf.clear();
+            }
+            gain = 1.0; // fill_files applies each file's own gain
+        }
+        if buf.len() < n as usize * ch {
+            // Silence: nothing is left (or a fallback's files all failed just now).
+            buf.resize(n as usize * ch, 0.0);
+        }
+
+        for x in buf.iter_mut() {
+            *x *= gain;
+        }
+        if let Ok(mut chunk) = ring.tx.write_chunk_uninit(buf.len()) {
+            let (a, b) = chunk.as_mut_slices();
+            let (x, y) = buf.split_at(a.len());
+            for (d, s) in a.iter_mut().zip(x) {
+                d.write(*s);
+            }
+            for (d, s) in b.iter_mut().zip(y) {
+                d.write(*s);
+            }
+            // SAFETY: every slot of both slices was written just above.
+            unsafe { chunk.commit_all() };
+        }
+        *ring.frames += n;
+        written += n;
+
+        // Leave a stream that is down: at once when its connection is gone and nothing is
+        // buffered, else after `after` of silence or missing data.
+        let mut leave: Option<String> = None;
+        if active <= groups && stream_of(active).is_some() {
+            let s = stream_of(active).expect("a stream");
+            let h = s.health();
+            if starved && !h.connected && h.last_error.is_some() {
+                leave = h.last_error.clone();
+            } else if dead >= after {
+                leave = Some(if starved {
+                    format!(
+                        "no audio for {}",
+                        crate::config::format_duration(watch.after)
+                    )
+                } else {
+                    format!(
+                        "silent for {} (under {} dBFS)",
+                        crate::config::format_duration(watch.after),
+                        watch.silence_db
+                    )
+                });
+            }
+        } else if active > 0
+            && active <= groups
+            && files[active - 1].failed_in_a_row >= item.fallback[active - 1].len()
+        {
+            leave = Some("none of its files can be played".into());
+        }
+        // Come back to a better source: a stream that has had sound for RECOVER.
+        let back = (0..active.min(silence)).find(|k| {
+            stream_of(*k).is_some_and(|s| {
+                s.health().sound_for.is_some_and(|d| d >= RECOVER) && s.available() as u64 >= n
+            })
+        });
+        let next = match (back, &leave) {
+            (Some(k), _) => Some((k, "the stream has sound again".to_string())),
+            (None, Some(r)) => Some((
+                (active + 1..=groups)
+                    .find(|k| ready(*k, &mut files))
+                    .unwrap_or(silence),
+                r.clone(),
+            )),
+            (None, None) if active == silence => (1..=groups)
+                .find(|k| ready(*k, &mut files) && stream_of(*k).is_none())
+                .map(|k| (k, "a fallback can play again".to_string())),
+            _ => None,
+        };
+        if let Some((k, reason)) = next.filter(|(k, _)| *k != active) {
+            // The block just written was the old source's; the new one starts here.
+            spans.push(Span {
+                from_ms: ms(span_from),
+                to_ms: ms(written),
+                source: if active == silence {
+                    String::new()
+                } else {
+                    title(active)
+                },
+                fallback: (active > 0).then_some(if active == silence { 0 } else { active }),
+                why: why.take(),
+            });
+            span_from = written;
+            why = (k != 0).then(|| reason.clone());
+            note_switch(
+                ring.markers,
+                *ring.frames,
+                index,
+                k,
+                silence,
+                &title,
+                &reason,
+            );
+            active = k;
+            dead = 0;
+        }
+    }
+    spans.push(Span {
+        from_ms: ms(span_from),
+        to_ms: ms(written),
+        source: if active == silence {
+            String::new()
+        } else {
+            title(active)
+        },
+        fallback: (active > 0).then_some(if active == silence { 0 } else { active }),
+        why,
+    });
+    let h = streams.primary.health();
+    let _ = ring.markers.push(Marker {
+        frame: *ring.frames,
+        item: index,
+        kind: MarkerKind::Source(Box::new(SourceNote::Summary(RelaySummary {
+            url: item.source.to_string(),
+            bytes: h.bytes,
+            connects: h.connects,
+            spans,
+        }))),
+    });
+    let _ = ring.markers.push(Marker {
+        frame: *ring.frames,
+        item: index,
+        kind: MarkerKind::End(None),
+    });
+    true
+}
+
+fn note_switch(
+    markers: &mut rtrb::Producer<Marker>,
+    frame: u64,
+    index: u32,
+    to: usize,
+    silence: usize,
+    title: &dyn Fn(usize) -> String,
+    why: &str,
+) {
+    // The marker ring has room for a few switches per run; beyond that they are dropped
+    // (the summary still holds every span).
+    let _ = markers.push(Marker {
+        frame,
+        item: index,
+        kind: MarkerKind::Source(Box::new(SourceNote::Switched {
+            to: if to == silence {
+                String::new()
+            } else {
+                title(to)
+            },
+            fallback: (to > 0).then_some(if to == silence { 0 } else { to }),
+            silence: to == silence,
+            why: why.to_string(),
+        })),
+    });
+}
+
+/// Appends exactly `n` frames of a fallback's files (each at its own gain), moving to the
+/// next file when one ends and looping to the first after the last. False when none of
+/// them plays.
+fn fill_files(
+    g: &[PlayItem],
+    f: &mut Files,
+    n: usize,
+    channels: u16,
+    rate: u32,
+    out: &mut Vec<f32>,
+) -> bool {
+    let ch = channels as usize;
+    let mut tmp = Vec::new();
+    while f.pending.len() < n * ch {
+        if f.failed_in_a_row >= g.len().max(1) {
+            return false;
+        }
+        let it = &g[f.at % g.len()];
+        if f.reader.is_none() {
+            match it.source.open(Duration::ZERO, channels, rate) {
+                Ok(r) => {
+                    f.reader = Some(r);
+                    f.produced = false;
+                }
+                Err(e) => {
+                    tracing::warn!("relay fallback: {e}");
+                    f.failed_in_a_row += 1;
+                    f.at += 1;
+                    continue;
+                }
+            }
+        }
+        tmp.clear();
+        let r = f.reader.as_mut().expect("just opened");
+        let more = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            r.next_block(it.gain, channels, &mut tmp)
+        }))
+        .unwrap_or(false);
+        if !tmp.is_empty() {
+            f.failed_in_a_row = 0;
+            f.produced = true;
+            f.pending.extend_from_slice(&tmp);
+        }
+        if !more {
+            if !f.produced {
+                f.failed_in_a_row += 1;
+            }
+            f.reader = None;
+            f.at += 1;
+        }
+    }
+    out.extend(f.pending.drain(..n * ch));
+    true
+}
