@@ -94,8 +94,34 @@ pub struct MonthReport {
     pub categories: Vec<CategoryReport>,
     pub problems: Vec<Problem>,
     pub emergencies: Vec<EmergencyAiring>,
+    /// Relay airtime per source, in order of first airing.
+    pub relays: Vec<RelayReport>,
     pub total_airings: u32,
     pub total_airtime_minutes: f64,
+}
+
+/// One relayed source over the month: how often and how long it aired, and how much of
+/// its windows went to fallbacks or silence instead.
+#[derive(Debug, Clone, Serialize)]
+pub struct RelayReport {
+    pub title: String,
+    pub url: String,
+    /// Windows that ran to their end.
+    pub airings: u32,
+    pub airtime_minutes: f64,
+    pub stream_minutes: f64,
+    pub fallback_minutes: f64,
+    pub silence_minutes: f64,
+}
+
+#[derive(Default)]
+struct RelayAcc {
+    url: String,
+    airings: u32,
+    played: Duration,
+    stream_ms: u64,
+    fallback_ms: u64,
+    silence_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -186,6 +212,7 @@ pub struct Builder<'a> {
     cats: BTreeMap<String, Acc>,
     problems: Vec<Problem>,
     emergencies: Vec<EmergencyAiring>,
+    relays: Vec<(String, RelayAcc)>,
     total_airings: u32,
     total_played: Duration,
 }
@@ -198,6 +225,7 @@ impl<'a> Builder<'a> {
             cats: BTreeMap::new(),
             problems: vec![],
             emergencies: vec![],
+            relays: vec![],
             total_airings: 0,
             total_played: Duration::ZERO,
         }
@@ -236,6 +264,9 @@ impl<'a> Builder<'a> {
                 reason: a.reason_for_people().unwrap_or_default().to_string(),
             });
         }
+        if let Some(detail) = &a.detail {
+            self.add_relay(a, detail, played);
+        }
         let Some(cat) = &a.category else { return };
         let acc = self.cats.entry(cat.clone()).or_default();
         acc.played += played;
@@ -263,6 +294,35 @@ impl<'a> Builder<'a> {
         it.first = it.first.min(at);
         it.last = it.last.max(at);
         it.count += 1;
+    }
+
+    /// A relay's row: its detail (the relay's summary) says how its window was made up.
+    fn add_relay(&mut self, a: &Airing, detail: &str, played: Duration) {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(detail) else {
+            return;
+        };
+        let title = a.title.clone().unwrap_or_default();
+        let i = match self.relays.iter().position(|(t, _)| *t == title) {
+            Some(i) => i,
+            None => {
+                self.relays.push((title, RelayAcc::default()));
+                self.relays.len() - 1
+            }
+        };
+        let acc = &mut self.relays[i].1;
+        acc.url = v["url"].as_str().unwrap_or_default().to_string();
+        acc.played += played;
+        if a.status == Status::Completed {
+            acc.airings += 1;
+        }
+        for s in v["spans"].as_array().into_iter().flatten() {
+            let len = s["to_ms"].as_u64().unwrap_or(0) - s["from_ms"].as_u64().unwrap_or(0);
+            match s["fallback"].as_u64() {
+                None => acc.stream_ms += len,
+                Some(0) => acc.silence_ms += len,
+                Some(_) => acc.fallback_ms += len,
+            }
+        }
     }
 
     pub fn finish(self, now: DateTime<Utc>) -> MonthReport {
@@ -368,6 +428,19 @@ impl<'a> Builder<'a> {
             categories,
             problems: self.problems,
             emergencies: self.emergencies,
+            relays: self
+                .relays
+                .into_iter()
+                .map(|(title, r)| RelayReport {
+                    title,
+                    url: r.url,
+                    airings: r.airings,
+                    airtime_minutes: minutes(r.played),
+                    stream_minutes: minutes(Duration::from_millis(r.stream_ms)),
+                    fallback_minutes: minutes(Duration::from_millis(r.fallback_ms)),
+                    silence_minutes: minutes(Duration::from_millis(r.silence_ms)),
+                })
+                .collect(),
             total_airings: self.total_airings,
             total_airtime_minutes: minutes(self.total_played),
         }
@@ -536,7 +609,33 @@ fn text(r: &MonthReport) -> String {
             e.at, e.title, e.status, e.played_seconds
         );
     }
+    if !r.relays.is_empty() {
+        let _ = writeln!(s, "\n4. Tiếp sóng");
+        for x in &r.relays {
+            let _ = writeln!(s, "- {}", relay_vi(x));
+        }
+    }
     s
+}
+
+/// "Tiếp sóng VOV1: 30 lượt, 15,0 giờ (…)": the line a commune reports for a relay.
+fn relay_vi(x: &RelayReport) -> String {
+    let mut out = format!(
+        "Tiếp sóng {}: {} lượt, {} giờ",
+        x.title,
+        x.airings,
+        num(x.airtime_minutes / 60.0)
+    );
+    if x.fallback_minutes > 0.0 || x.silence_minutes > 0.0 {
+        let _ = write!(
+            out,
+            " (nguồn {} phút, dự phòng {} phút, im lặng {} phút)",
+            num(x.stream_minutes),
+            num(x.fallback_minutes),
+            num(x.silence_minutes)
+        );
+    }
+    out
 }
 
 fn md_cell(s: &str) -> String {
@@ -612,6 +711,7 @@ struct Tables {
     items: Vec<Table>,
     problems: Table,
     emergencies: Table,
+    relays: Table,
 }
 
 fn tables(r: &MonthReport) -> Tables {
@@ -692,11 +792,30 @@ fn tables(r: &MonthReport) -> Tables {
             e.played_seconds.to_string(),
         ]);
     }
+    let mut relays = Table::new(&[
+        ("Tiếp sóng", false),
+        ("Lượt", true),
+        ("Giờ", true),
+        ("Từ nguồn (phút)", true),
+        ("Dự phòng (phút)", true),
+        ("Im lặng (phút)", true),
+    ]);
+    for x in &r.relays {
+        relays.row(vec![
+            x.title.clone(),
+            x.airings.to_string(),
+            num(x.airtime_minutes / 60.0),
+            num(x.stream_minutes),
+            num(x.fallback_minutes),
+            num(x.silence_minutes),
+        ]);
+    }
     Tables {
         categories,
         items,
         problems,
         emergencies,
+        relays,
     }
 }
 
@@ -737,6 +856,10 @@ fn markdown(r: &MonthReport) -> String {
         } else {
             table.md(&mut s);
         }
+    }
+    if !t.relays.rows.is_empty() {
+        let _ = writeln!(s, "\n## 4. Tiếp sóng\n");
+        t.relays.md(&mut s);
     }
     s
 }
@@ -825,6 +948,10 @@ td.n {{ text-align: right; }}
         } else {
             table.html(&mut s);
         }
+    }
+    if !t.relays.rows.is_empty() {
+        let _ = writeln!(s, "<h2>4. Tiếp sóng</h2>");
+        t.relays.html(&mut s);
     }
     let gen = r.generated_at.get(..10).unwrap_or("");
     let _ = writeln!(

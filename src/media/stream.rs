@@ -355,7 +355,14 @@ struct Sink<'a> {
     mapped: Vec<f32>,
     /// The current 100 ms block: frames so far and its peak.
     block: (usize, f32),
+    /// Frames still checked for a connection's lead-in: its first quiet frames (the
+    /// decoder's and resampler's priming, ~45 ms for MP3 at 44.1 kHz) are dropped, so a
+    /// relay starts on its second with the stream's sound, not with codec delay.
+    lead_in: usize,
 }
+
+/// The most of a connection's start that is dropped while quiet.
+const LEAD_IN: Duration = Duration::from_millis(250);
 
 impl<'a> Sink<'a> {
     fn new(channels: u16, rate: u32, silence_db: f64, shared: &'a Shared) -> Sink<'a> {
@@ -367,6 +374,7 @@ impl<'a> Sink<'a> {
             resampler: None,
             mapped: Vec::new(),
             block: (0, 0.0),
+            lead_in: (LEAD_IN.as_secs_f64() * rate as f64) as usize,
         }
     }
 
@@ -425,6 +433,21 @@ impl<'a> Sink<'a> {
                     self.mapped.extend(out.iter().map(|c| c[i]));
                 }
             }
+        }
+        if self.lead_in > 0 {
+            let have = self.mapped.len() / cout;
+            let quiet = self
+                .mapped
+                .chunks_exact(cout)
+                .take(self.lead_in)
+                .take_while(|f| f.iter().all(|x| x.abs() < self.floor))
+                .count();
+            self.lead_in = if quiet < have && quiet < self.lead_in {
+                0
+            } else {
+                self.lead_in - quiet
+            };
+            self.mapped.drain(..quiet * cout);
         }
         self.measure();
         let keep = (KEEP.as_secs_f64() * self.rate as f64) as usize * cout;
@@ -486,6 +509,42 @@ fn hint_for(ctype: &str, url: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn shared() -> Shared {
+        Shared {
+            pcm: Mutex::new(VecDeque::new()),
+            state: Mutex::new(State {
+                connected: true,
+                bytes: 0,
+                connects: 1,
+                last_error: None,
+                sound_since: None,
+            }),
+            stop: AtomicBool::new(false),
+        }
+    }
+
+    /// A connection's quiet lead-in (codec priming) is dropped up to the first sound;
+    /// quiet after that, or a stream that stays quiet past the lead-in, is kept.
+    #[test]
+    fn a_connections_quiet_lead_in_is_dropped_and_nothing_after_it() {
+        let sh = shared();
+        let mut s = Sink::new(1, 1000, -45.0, &sh);
+        let mut x = vec![0.0f32; 40];
+        x.extend([0.5, 0.0, 0.0, 0.5]);
+        s.push(&x, 1, 1000);
+        s.push(&[0.0; 10], 1, 1000);
+        let pcm: Vec<f32> = sh.pcm.lock().unwrap().iter().copied().collect();
+        assert_eq!(pcm.len(), 14, "{pcm:?}");
+        assert_eq!(pcm[0], 0.5);
+
+        let sh = shared();
+        let mut s = Sink::new(1, 1000, -45.0, &sh);
+        s.push(&[0.0; 200], 1, 1000);
+        s.push(&[0.0; 200], 1, 1000);
+        // 250 ms at 1000 Hz dropped, the rest of the silence kept.
+        assert_eq!(sh.pcm.lock().unwrap().len(), 150);
+    }
 
     #[test]
     fn the_format_comes_from_the_content_type_then_the_address() {

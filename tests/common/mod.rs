@@ -528,6 +528,15 @@ pub struct Segment {
     pub dur_s: f64,
 }
 
+/// A run of one pure tone in a capture (`hz` 0: silence).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Tone {
+    pub hz: u32,
+    pub start_ns: i128,
+    pub end_ns: i128,
+    pub dur_s: f64,
+}
+
 impl Capture {
     pub fn start(env: &[(String, String)], out: &Path) -> Capture {
         let child = Command::new("python3")
@@ -542,6 +551,26 @@ impl Capture {
             child,
             out: out.to_path_buf(),
         }
+    }
+
+    /// Stops recording; which tone sounded when (runs of 20 ms windows), and the
+    /// segments of sound (to the sample).
+    pub fn tones(mut self) -> (Vec<Tone>, Vec<Segment>) {
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        self.child.wait().unwrap();
+        let o = Command::new("python3")
+            .arg(repo().join("tests/rig").join("capture.py"))
+            .arg("tones")
+            .arg(&self.out)
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+        (
+            serde_json::from_value(v["tones"].clone()).unwrap(),
+            serde_json::from_value(v["segments"].clone()).unwrap(),
+        )
     }
 
     pub fn stop(mut self) -> Vec<Segment> {

@@ -3,6 +3,8 @@
 
 capture.py record OUT [--seconds N]   writes OUT.raw (s16le mono 48 kHz) and OUT.json (reads)
 capture.py analyze OUT [--threshold 0.02]   prints JSON: segments with wall-clock start/end (ns)
+capture.py tones OUT [--threshold 0.02]     prints JSON: runs of one pure tone (Hz, to 50 Hz; 0 is
+                                            silence) with wall-clock start/end (ns), and the segments
 
 Anchoring: sample n arrived no later than the read that returned it, so the wall-clock time
 of sample 0 is at most (read time - samples so far / rate) for every read; the tightest such
@@ -31,6 +33,9 @@ def record(a):
     json.dump({"rate": RATE, "reads": reads}, open(a.out + ".json", "w"))
 
 def analyze(a):
+    print(json.dumps(segments(a)))
+
+def segments(a):
     meta = json.load(open(a.out + ".json")); rate = meta["rate"]; reads = meta["reads"]
     x = array.array("h"); x.frombytes(open(a.out + ".raw", "rb").read())
     thr = int(a.threshold * 32767); win = rate // 1000
@@ -61,10 +66,35 @@ def analyze(a):
     for s, e in segs:
         a0, b0 = first(s), last(e)
         out.append({"start_ns": int(t_of(a0)), "end_ns": int(t_of(b0)), "dur_s": round((b0 - a0) / rate, 4)})
-    print(json.dumps({"capture_s": len(x) / rate, "segments": out}))
+    return {"capture_s": len(x) / rate, "segments": out}
+
+def tones(a):
+    """Which tone sounds when, 20 ms at a time (zero crossings of a pure tone give its
+    frequency); runs of the same tone are merged."""
+    meta = json.load(open(a.out + ".json")); rate = meta["rate"]; reads = meta["reads"]
+    x = array.array("h"); x.frombytes(open(a.out + ".raw", "rb").read())
+    thr = int(a.threshold * 32767); win = rate // 50
+    def t_of(n):
+        near = [t - (nb // 2 - n) * 1e9 / rate for t, nb in reads[1:] if abs(nb // 2 - n) < 2 * rate]
+        if not near: near = [t - (nb // 2 - n) * 1e9 / rate for t, nb in reads]
+        return min(near)
+    runs = []
+    for i in range(0, len(x) - win + 1, win):
+        w = x[i:i + win]
+        if max(abs(v) for v in w) <= thr: f = 0
+        else:
+            zc = sum(1 for p, q in zip(w, w[1:]) if (p < 0) != (q < 0))
+            f = int(round(zc / 2 * 50 / 50.0)) * 50
+        if runs and runs[-1][0] == f: runs[-1][2] = i + win
+        else: runs.append([f, i, i + win])
+    out = [{"hz": f, "start_ns": int(t_of(s0)), "end_ns": int(t_of(e0)), "dur_s": round((e0 - s0) / rate, 3)}
+           for f, s0, e0 in runs]
+    seg = segments(a)
+    print(json.dumps({"capture_s": len(x) / rate, "tones": out, "segments": seg["segments"]}))
 
 ap = argparse.ArgumentParser(); sub = ap.add_subparsers(dest="cmd", required=True)
 r = sub.add_parser("record"); r.add_argument("out"); r.add_argument("--seconds", type=float, default=3600)
 z = sub.add_parser("analyze"); z.add_argument("out"); z.add_argument("--threshold", type=float, default=0.02); z.add_argument("--min-gap-ms", type=float, default=3)
+t = sub.add_parser("tones"); t.add_argument("out"); t.add_argument("--threshold", type=float, default=0.02); t.add_argument("--min-gap-ms", type=float, default=3)
 a = ap.parse_args()
-record(a) if a.cmd == "record" else analyze(a)
+{"record": record, "analyze": analyze, "tones": tones}[a.cmd](a)

@@ -1,0 +1,475 @@
+//! Relays on the audio rig: a real icecast2 on loopback (started by the test) with ffmpeg as
+//! the upstream station, loaxa relaying its mount to the sound card, and a recording of the
+//! card that says which tone sounded when. Each test holds the rig alone.
+
+mod common;
+use common::{tone, Capture, Icecast, Segment, Site, Tone};
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Timelike, Utc};
+use loaxa::airtime::{Airing, Status, Store};
+
+static RIG: Mutex<()> = Mutex::new(());
+
+const UP: u32 = 1000;
+const FALLBACK: u32 = 500;
+const OTHER: u32 = 700;
+
+/// The next whole second at least `secs` from now, and its 6-field cron in the zone.
+fn second_after(secs: i64) -> (DateTime<Utc>, String) {
+    let t = Utc::now() + chrono::Duration::seconds(secs);
+    let t = t.with_nanosecond(0).unwrap() + chrono::Duration::seconds(1);
+    (t, cron(t))
+}
+
+fn cron(t: DateTime<Utc>) -> String {
+    let l = t.with_timezone(&chrono_tz::Asia::Ho_Chi_Minh);
+    format!("{} {} {} * * *", l.second(), l.minute(), l.hour())
+}
+
+/// The upstream station: ffmpeg sending a tone (silence at volume 0) as MP3 to a mount.
+struct Upstream(Child);
+
+impl Upstream {
+    fn start(ice: &Icecast, hz: u32, volume: f64) -> Upstream {
+        let c = Command::new("ffmpeg")
+            .args([
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-re",
+                "-f",
+                "lavfi",
+                "-i",
+            ])
+            .arg(format!("sine=frequency={hz}:sample_rate=44100"))
+            .args(["-af", &format!("volume={volume}"), "-ac", "2"])
+            .args(["-c:a", "libmp3lame", "-b:a", "128k"])
+            .args(["-content_type", "audio/mpeg", "-f", "mp3"])
+            .arg(format!(
+                "icecast://source:{}@127.0.0.1:{}/up.mp3",
+                ice.password, ice.port
+            ))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("ffmpeg (scripts/test installs it)");
+        let up = Upstream(c);
+        wait("the upstream's mount", Duration::from_secs(10), || {
+            ice.has_source("/up.mp3")
+        });
+        up
+    }
+
+    /// The upstream dies (its encoder or its link is gone).
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Upstream {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn wait(what: &str, max: Duration, mut f: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while !f() {
+        assert!(t.elapsed() < max, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn sleep_until(t: DateTime<Utc>) {
+    if let Ok(d) = (t - Utc::now()).to_std() {
+        std::thread::sleep(d);
+    }
+}
+
+/// A station whose library has a 500 Hz `nhac` item and a 700 Hz `khac` item, and whose
+/// alarm command appends its message to `alarm.txt`.
+fn station(programmes: &str) -> Site {
+    use std::os::unix::fs::PermissionsExt;
+    let st = Site::new();
+    tone(
+        &st.path().join("audio/nhac/2026-01-01 nhac nen.wav"),
+        FALLBACK as f64,
+        30.0,
+        0.5,
+        0.0,
+    );
+    tone(
+        &st.path().join("audio/khac/2026-01-01 nhac khac.wav"),
+        OTHER as f64,
+        30.0,
+        0.5,
+        0.0,
+    );
+    let script = st.path().join("alarm.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"$1\" >> '{}'\n",
+            st.path().join("alarm.txt").display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    st.write_config(&format!(
+        r#"station:
+  name: "Đài thử"
+library:
+  settle: 1s
+categories:
+  nhac: {{name: Nhạc}}
+  khac: {{name: Khác}}
+alarms:
+  after: 2s
+  command: {script}
+programmes:
+{programmes}"#,
+        script = script.display()
+    ));
+    st
+}
+
+fn run(st: &Site, env: &[(String, String)]) -> Child {
+    let mut c = Command::new(common::bin());
+    c.args(["run", "--config"])
+        .arg(st.config())
+        .current_dir(st.path())
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(st.path().join("daemon.log")).unwrap());
+    for k in [
+        "PULSE_SERVER",
+        "XDG_RUNTIME_DIR",
+        "PULSE_COOKIE",
+        "PULSE_SINK",
+    ] {
+        c.env_remove(k);
+    }
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.spawn().unwrap()
+}
+
+fn stop(mut c: Child, st: &Site) -> String {
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
+    let _ = c.wait();
+    std::fs::read_to_string(st.path().join("daemon.log")).unwrap_or_default()
+}
+
+fn rows(st: &Site) -> Vec<Airing> {
+    Store::open_readonly(&st.path().join("state/airtime.db"))
+        .map(|s| s.tail(100).unwrap())
+        .unwrap_or_default()
+}
+
+/// The relay's row (by programme) once its window has ended and its detail is written.
+fn relay_row(st: &Site, programme: &str, max: Duration) -> Airing {
+    let mut found = None;
+    wait(&format!("the row of {programme}"), max, || {
+        found = rows(st).into_iter().find(|r| {
+            r.programme.as_deref() == Some(programme)
+                && r.status != Status::Playing
+                && r.detail.is_some()
+        });
+        found.is_some()
+    });
+    found.unwrap()
+}
+
+/// Runs of a tone lasting at least 200 ms (a 20 ms window across a switch is neither).
+fn heard(tones: &[Tone]) -> Vec<Tone> {
+    let mut out: Vec<Tone> = Vec::new();
+    for t in tones.iter().filter(|t| t.dur_s >= 0.2 || t.hz == 0) {
+        match out.last_mut() {
+            Some(l) if l.hz == t.hz => l.end_ns = t.end_ns,
+            _ => out.push(t.clone()),
+        }
+    }
+    out.retain(|t| t.hz == 0 || (t.end_ns - t.start_ns) >= 200_000_000);
+    out
+}
+
+/// ms from `t` to a time in ns since the epoch.
+fn ms(t: DateTime<Utc>, ns: i128) -> i64 {
+    ((ns - t.timestamp_nanos_opt().unwrap() as i128) / 1_000_000) as i64
+}
+
+/// The first run of `hz` starting after `from` (ns), if any.
+fn first(tones: &[Tone], hz: u32, from: i128) -> Option<Tone> {
+    tones
+        .iter()
+        .find(|t| t.hz == hz && t.start_ns >= from)
+        .cloned()
+}
+
+fn show(t: DateTime<Utc>, tones: &[Tone]) -> String {
+    tones
+        .iter()
+        .map(|x| {
+            format!(
+                "{} Hz {}..{} ms\n",
+                x.hz,
+                ms(t, x.start_ns),
+                ms(t, x.end_ns)
+            )
+        })
+        .collect()
+}
+
+/// ms from `t` to the first sample of the segment of sound that starts nearest it.
+fn onset(segs: &[Segment], t: DateTime<Utc>) -> i64 {
+    segs.iter()
+        .map(|s| ms(t, s.start_ns))
+        .min_by_key(|m| m.abs())
+        .expect("nothing heard")
+}
+
+fn spans(row: &Airing) -> Vec<serde_json::Value> {
+    let v: serde_json::Value = serde_json::from_str(row.detail.as_deref().unwrap()).unwrap();
+    v["spans"].as_array().unwrap().clone()
+}
+
+/// The relay starts on its second; the upstream is killed and the fallback is heard within
+/// the silence threshold plus 1 s; the upstream returns and loaxa goes back to it; the
+/// window ends on its second; the row says what aired when, as the recording heard it.
+#[test]
+fn a_relay_airs_on_its_second_falls_back_when_the_upstream_dies_and_goes_back_to_it() {
+    let _rig = RIG.lock().unwrap_or_else(|e| e.into_inner());
+    common::start_rig();
+    let env = common::rig_env();
+    let ice = Icecast::start();
+    let mut up = Upstream::start(&ice, UP, 1.0);
+    let (t, when) = second_after(7);
+    let st = station(&format!(
+        "  - name: \"Tiếp sóng\"\n    when: \"{when}\"\n    segments:\n      - relay: \"{}\"\n        title: \"Đài tỉnh\"\n        duration: 24s\n        fallback: [{{category: nhac}}]\n",
+        ice.url("/up.mp3")
+    ));
+    let cap = Capture::start(&env, &st.path().join("cap"));
+    let d = run(&st, &env);
+    sleep_until(t + chrono::Duration::seconds(6));
+    up.kill();
+    let killed = Utc::now();
+    sleep_until(t + chrono::Duration::seconds(12));
+    let _up = Upstream::start(&ice, UP, 1.0);
+    let back = Utc::now();
+    let row = relay_row(&st, "Tiếp sóng", Duration::from_secs(25));
+    // What the card plays reaches the recording a little later.
+    std::thread::sleep(Duration::from_millis(1500));
+    let (tones, segs) = cap.tones();
+    let tones = heard(&tones);
+    let log = stop(d, &st);
+    let tn = t.timestamp_nanos_opt().unwrap() as i128;
+    let what = format!("{}\n{log}", show(t, &tones));
+    eprintln!("heard (ms from the relay's second):\n{}", show(t, &tones));
+
+    // On its second (the first sample of sound), from the stream.
+    let on = first(&tones, UP, tn - 500_000_000).expect(&what);
+    let onset = onset(&segs, t);
+    eprintln!("relay onset {onset:+} ms");
+    assert!(
+        onset.abs() < 50 && ms(t, on.start_ns) < 100,
+        "the relay starts on its second: {onset} ms\n{what}"
+    );
+    // The upstream died: the fallback within the threshold (2 s) plus 1 s of the stream's
+    // last sound (what was buffered plays out first).
+    let fb = first(&tones, FALLBACK, on.start_ns).expect(&what);
+    let gap = ms(t, fb.start_ns) - ms(t, on.end_ns);
+    assert!(
+        (0..=3000).contains(&gap),
+        "fallback {gap} ms after the stream fell silent: {what}"
+    );
+    assert!(
+        ms(t, on.end_ns) >= ms(killed, 0) - ms(t, 0) - 100,
+        "the stream aired until it was killed: {what}"
+    );
+    // Back to the stream once it has had sound again (reconnect backoff + 2 s).
+    let again = first(&tones, UP, fb.start_ns).expect(&what);
+    let t_back = ms(t, again.start_ns) - (back - t).num_milliseconds();
+    assert!(
+        (0..=6000).contains(&t_back),
+        "back on the stream {t_back} ms after it returned: {what}"
+    );
+    // The window ends on its second: nothing after it.
+    let end = ms(t, again.end_ns);
+    assert!(
+        (23_900..=24_100).contains(&end),
+        "the window ends on its second: {end} ms: {what}"
+    );
+    assert!(
+        !tones
+            .iter()
+            .any(|x| x.hz != 0 && ms(t, x.start_ns) > 24_200),
+        "{what}"
+    );
+
+    // The row: completed, on the second, its spans as heard.
+    assert_eq!(row.status, Status::Completed, "{row:#?}");
+    assert!(
+        (row.started_at.unwrap() - t).num_milliseconds().abs() <= 50,
+        "{row:#?}"
+    );
+    let s = spans(&row);
+    let kinds: Vec<Option<u64>> = s.iter().map(|x| x["fallback"].as_u64()).collect();
+    assert_eq!(kinds, vec![None, Some(1), None], "{s:#?}\n{what}");
+    for (span, heard) in [(&s[1], &fb), (&s[2], &again)] {
+        let from = span["from_ms"].as_i64().unwrap();
+        assert!(
+            (from - ms(t, heard.start_ns)).abs() <= 300,
+            "span {span} vs heard at {} ms",
+            ms(t, heard.start_ns)
+        );
+    }
+    assert!(s[1]["why"].as_str().unwrap().len() > 3, "{s:#?}");
+    assert_eq!(s[2]["to_ms"].as_u64(), Some(24_000));
+    let detail: serde_json::Value = serde_json::from_str(row.detail.as_deref().unwrap()).unwrap();
+    assert!(detail["connects"].as_u64().unwrap() >= 2, "{detail}");
+    assert!(
+        detail["bytes"].as_u64().unwrap() > 16_000 * 15,
+        "128 kb/s for most of 24 s: {detail}"
+    );
+    assert!(log.contains("airing fallback 1"), "{log}");
+    assert!(log.contains("back on the stream"), "{log}");
+    // The report counts relay airtime per source.
+    let month = t
+        .with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
+        .format("%Y-%m")
+        .to_string();
+    let out = st.run(&["report", "--month", &month]);
+    let report = common::stdout(&out);
+    assert!(
+        report.contains("Tiếp sóng Đài tỉnh: 1 lượt"),
+        "{report}\n{}",
+        common::stderr(&out)
+    );
+}
+
+/// An upstream that sends silence (not an error) is left for the fallback after the
+/// threshold; a relay whose address never answers airs its fallback from its first
+/// second; with no fallback left the relay airs silence and the alarm fires.
+#[test]
+fn silence_an_unanswering_address_and_no_fallback_left() {
+    let _rig = RIG.lock().unwrap_or_else(|e| e.into_inner());
+    common::start_rig();
+    let env = common::rig_env();
+    let ice = Icecast::start();
+    let _up = Upstream::start(&ice, UP, 0.0);
+    // An address that takes the connection and never answers.
+    let mute = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mute_url = format!("http://{}/live.mp3", mute.local_addr().unwrap());
+    // And one that refuses it.
+    let closed = format!("http://127.0.0.1:{}/live.mp3", common::free_port());
+    let (t1, _) = second_after(7);
+    let t2 = t1 + chrono::Duration::seconds(9);
+    let t3 = t2 + chrono::Duration::seconds(7);
+    let st = station(&format!(
+        r#"  - name: "Im lặng"
+    when: "{c1}"
+    segments:
+      - relay: "{silent}"
+        duration: 7s
+        fallback: [{{file: nhac/2026-01-01 nhac nen.wav}}]
+  - name: "Không trả lời"
+    when: "{c2}"
+    segments:
+      - relay: "{mute_url}"
+        duration: 5s
+        fallback: [{{relay: "{closed}"}}, {{category: khac}}]
+  - name: "Không dự phòng"
+    when: "{c3}"
+    segments:
+      - relay: "{closed}"
+        title: "VOV1"
+        duration: 4s
+"#,
+        c1 = cron(t1),
+        c2 = cron(t2),
+        c3 = cron(t3),
+        silent = ice.url("/up.mp3"),
+    ));
+    let cap = Capture::start(&env, &st.path().join("cap"));
+    let d = run(&st, &env);
+    let last = relay_row(&st, "Không dự phòng", Duration::from_secs(40));
+    std::thread::sleep(Duration::from_millis(1500));
+    let (tones, segs) = cap.tones();
+    let tones = heard(&tones);
+    let log = stop(d, &st);
+    let what = format!("{}\n{log}", show(t1, &tones));
+    eprintln!(
+        "heard (ms from the first relay's second):\n{}",
+        show(t1, &tones)
+    );
+    let ns = |t: DateTime<Utc>| t.timestamp_nanos_opt().unwrap() as i128;
+
+    // Silence from the stream: the fallback after the 2 s threshold, to the window's end.
+    let fb = first(&tones, FALLBACK, ns(t1) - 500_000_000).expect(&what);
+    assert!(
+        (1900..=2400).contains(&ms(t1, fb.start_ns)),
+        "the silent stream is left after 2 s: {what}"
+    );
+    assert!(
+        (6900..=7100).contains(&ms(t1, fb.end_ns)),
+        "the fallback airs to the window's end: {what}"
+    );
+    // Never answers: the second fallback (the first refuses too) from the first second.
+    let other = first(&tones, OTHER, ns(t2) - 500_000_000).expect(&what);
+    let on = onset(&segs, t2);
+    eprintln!("fallback onset {on:+} ms");
+    assert!(
+        on.abs() < 50 && ms(t2, other.start_ns) < 100,
+        "the fallback airs from the relay's second: {on} ms\n{what}"
+    );
+    assert!((4900..=5100).contains(&ms(t2, other.end_ns)), "{what}");
+    // Nothing left: silence through the third window, the alarm raised and sent.
+    assert!(
+        !tones
+            .iter()
+            .any(|x| x.hz != 0 && x.end_ns > ns(t3) + 100_000_000),
+        "{what}"
+    );
+    assert!(
+        log.contains("relay VOV1:") && log.contains("no fallback left"),
+        "{log}"
+    );
+    let sms = std::fs::read_to_string(st.path().join("alarm.txt")).unwrap_or_default();
+    assert!(sms.contains("no fallback left"), "{sms}\n{log}");
+
+    // The rows say the same.
+    let r = rows(&st);
+    let row = |p: &str| {
+        r.iter()
+            .find(|x| x.programme.as_deref() == Some(p))
+            .unwrap_or_else(|| panic!("no row for {p}: {r:#?}"))
+    };
+    let s1 = spans(row("Im lặng"));
+    assert_eq!(s1.len(), 2, "{s1:#?}");
+    assert!(s1[0]["fallback"].is_null());
+    assert_eq!(s1[1]["fallback"].as_u64(), Some(1));
+    assert!(
+        s1[1]["why"].as_str().unwrap().contains("silent for 2s"),
+        "{s1:#?}"
+    );
+    assert!((s1[1]["from_ms"].as_i64().unwrap() - ms(t1, fb.start_ns)).abs() <= 300);
+    let s2 = spans(row("Không trả lời"));
+    assert_eq!(s2.len(), 1, "{s2:#?}");
+    assert_eq!(s2[0]["fallback"].as_u64(), Some(2), "{s2:#?}");
+    assert_eq!(s2[0]["from_ms"].as_u64(), Some(0));
+    let s3 = spans(&last);
+    assert_eq!(s3.len(), 1, "{s3:#?}");
+    assert_eq!(s3[0]["fallback"].as_u64(), Some(0), "silence: {s3:#?}");
+    for p in ["Im lặng", "Không trả lời", "Không dự phòng"] {
+        assert_eq!(row(p).status, Status::Completed, "{:#?}", row(p));
+    }
+    drop(mute);
+}
