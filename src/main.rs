@@ -157,10 +157,33 @@ enum Command {
 /// under systemd (the journal adds its own).
 fn init_logging(level: Option<&str>) {
     use tracing_subscriber::EnvFilter;
-    let filter = match level {
-        Some(l) => EnvFilter::new(l),
-        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+    let given = level
+        .map(str::to_string)
+        .or_else(|| std::env::var("RUST_LOG").ok());
+    let mut filter = match &given {
+        Some(l) => EnvFilter::try_new(l).unwrap_or_else(|_| EnvFilter::new("info")),
+        None => EnvFilter::new("info"),
     };
+    // The decoders' own messages ("probe reach EOF", "mpa: invalid main_data offset") are
+    // not the technician's: loaxa reports what failed, once, in its own words. A filter
+    // that names them still shows them.
+    if !given.as_deref().unwrap_or("").contains("symphonia") {
+        for c in [
+            "symphonia_core",
+            "symphonia_bundle_mp3",
+            "symphonia_codec_aac",
+            "symphonia_codec_vorbis",
+            "symphonia_codec_pcm",
+            "symphonia_format_ogg",
+            "symphonia_format_riff",
+            "symphonia_format_isomp4",
+            "symphonia_bundle_flac",
+        ] {
+            if let Ok(d) = format!("{c}=off").parse() {
+                filter = filter.add_directive(d);
+            }
+        }
+    }
     let b = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)

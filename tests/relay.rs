@@ -78,6 +78,93 @@ impl Drop for Upstream {
     }
 }
 
+/// An HLS upstream: ffmpeg's HLS muxer (AAC in MPEG-TS, 1 s segments) writing into a
+/// folder that a loopback HTTP server serves.
+struct Hls {
+    dir: tempfile::TempDir,
+    port: u16,
+    server: Child,
+    ffmpeg: Option<Child>,
+}
+
+impl Hls {
+    fn start(hz: u32) -> Hls {
+        let dir = tempfile::tempdir().unwrap();
+        let port = common::free_port();
+        let server = Command::new("python3")
+            .args([
+                "-m",
+                "http.server",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+            ])
+            .arg("--directory")
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut h = Hls {
+            dir,
+            port,
+            server,
+            ffmpeg: None,
+        };
+        h.encode(hz);
+        h
+    }
+
+    /// (Re)starts the encoder; segment numbers go on from the playlist's.
+    fn encode(&mut self, hz: u32) {
+        let c = Command::new("ffmpeg")
+            .args([
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-re",
+                "-f",
+                "lavfi",
+                "-i",
+            ])
+            .arg(format!("sine=frequency={hz}:sample_rate=44100"))
+            .args(["-ac", "2", "-c:a", "aac", "-b:a", "128k", "-f", "hls"])
+            .args(["-hls_time", "1", "-hls_list_size", "6"])
+            .args(["-hls_flags", "delete_segments+append_list+temp_file"])
+            .arg(self.dir.path().join("live.m3u8"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("ffmpeg (scripts/test installs it)");
+        self.ffmpeg = Some(c);
+        let list = self.dir.path().join("live.m3u8");
+        wait("the HLS playlist", Duration::from_secs(10), || {
+            std::fs::read_to_string(&list).is_ok_and(|l| l.matches(".ts").count() >= 3)
+        });
+    }
+
+    /// The encoder dies without closing its playlist.
+    fn kill(&mut self) {
+        if let Some(mut c) = self.ffmpeg.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/live.m3u8", self.port)
+    }
+}
+
+impl Drop for Hls {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
 fn wait(what: &str, max: Duration, mut f: impl FnMut() -> bool) {
     let t = Instant::now();
     while !f() {
@@ -472,4 +559,68 @@ fn silence_an_unanswering_address_and_no_fallback_left() {
         assert_eq!(row(p).status, Status::Completed, "{:#?}", row(p));
     }
     drop(mute);
+}
+
+/// The same for an HLS stream (ffmpeg's HLS muxer served over loopback): on its second,
+/// the encoder killed → the fallback once what was buffered has aired, the encoder back →
+/// the stream again, the window ending on its second.
+#[test]
+fn an_hls_relay_airs_on_its_second_falls_back_and_goes_back() {
+    let _rig = RIG.lock().unwrap_or_else(|e| e.into_inner());
+    common::start_rig();
+    let env = common::rig_env();
+    let mut hls = Hls::start(UP);
+    let (t, when) = second_after(7);
+    let st = station(&format!(
+        "  - name: \"HLS\"\n    when: \"{when}\"\n    segments:\n      - relay: \"{}\"\n        title: \"VOV1\"\n        duration: 22s\n        fallback: [{{category: nhac}}]\n",
+        hls.url()
+    ));
+    let cap = Capture::start(&env, &st.path().join("cap"));
+    let d = run(&st, &env);
+    sleep_until(t + chrono::Duration::seconds(4));
+    hls.kill();
+    sleep_until(t + chrono::Duration::seconds(12));
+    hls.encode(UP);
+    let back = Utc::now();
+    let row = relay_row(&st, "HLS", Duration::from_secs(25));
+    std::thread::sleep(Duration::from_millis(1500));
+    let (tones, segs) = cap.tones();
+    let tones = heard(&tones);
+    let log = stop(d, &st);
+    let tn = t.timestamp_nanos_opt().unwrap() as i128;
+    let what = format!("{}\n{log}", show(t, &tones));
+    eprintln!("heard (ms from the relay's second):\n{}", show(t, &tones));
+
+    let on = first(&tones, UP, tn - 500_000_000).expect(&what);
+    let onset = onset(&segs, t);
+    eprintln!("hls relay onset {onset:+} ms");
+    assert!(
+        onset.abs() < 50 && ms(t, on.start_ns) < 100,
+        "the relay starts on its second: {onset} ms\n{what}"
+    );
+    // What was buffered (up to 4 s of segments) airs; then the fallback within the
+    // threshold plus 1 s.
+    let fb = first(&tones, FALLBACK, on.start_ns).expect(&what);
+    let gap = ms(t, fb.start_ns) - ms(t, on.end_ns);
+    assert!(
+        (0..=3000).contains(&gap),
+        "fallback {gap} ms after the stream fell silent: {what}"
+    );
+    assert!(ms(t, on.end_ns) >= 4000, "{what}");
+    let again = first(&tones, UP, fb.start_ns).expect(&what);
+    let t_back = ms(t, again.start_ns) - (back - t).num_milliseconds();
+    assert!(
+        (0..=7000).contains(&t_back),
+        "back on the stream {t_back} ms after it returned: {what}"
+    );
+    let end = ms(t, again.end_ns);
+    assert!(
+        (21_900..=22_100).contains(&end),
+        "the window ends on its second: {end} ms: {what}"
+    );
+    assert_eq!(row.status, Status::Completed, "{row:#?}");
+    let s = spans(&row);
+    let kinds: Vec<Option<u64>> = s.iter().map(|x| x["fallback"].as_u64()).collect();
+    assert_eq!(kinds, vec![None, Some(1), None], "{s:#?}\n{what}");
+    assert!((s[1]["from_ms"].as_i64().unwrap() - ms(t, fb.start_ns)).abs() <= 300);
 }

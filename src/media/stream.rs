@@ -1,5 +1,6 @@
 //! A network stream as a source: an internet radio stream (Icecast or Shoutcast over HTTP
-//! or HTTPS: MP3, AAC, Ogg Vorbis or Ogg Opus) read on its own thread from the moment it
+//! or HTTPS: MP3, AAC, Ogg Vorbis or Ogg Opus; or an HLS playlist, see [`super::hls`]) read
+//! on its own thread from the moment it
 //! is opened — ahead of its segment, so it is buffered at the segment's second —,
 //! decoded and converted to the output's channels and rate into a short buffer the playout
 //! takes from. It follows redirects, reconnects with a backoff for as long as it is
@@ -23,6 +24,9 @@ use symphonia::core::probe::Hint;
 /// Decoded audio kept ahead of what the playout took: the reserve that rides out network
 /// jitter. Small, because what is buffered here plays after the upstream dies.
 pub const KEEP: Duration = Duration::from_millis(1000);
+
+/// What an HLS stream keeps decoded ahead (it waits for room beyond this).
+const HOLD: Duration = Duration::from_secs(4);
 
 /// A read that waits longer than this counts as a dead connection.
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
@@ -141,9 +145,11 @@ fn read_loop(url: &str, channels: u16, rate: u32, silence_db: f64, shared: &Arc<
         .user_agent(concat!("loaxa/", env!("CARGO_PKG_VERSION")))
         .build();
     let mut backoff = FIRST_BACKOFF;
+    // An HLS stream's next segment, kept across reconnections.
+    let next = Arc::new(std::sync::atomic::AtomicU64::new(super::hls::UNSET));
     while !shared.stop.load(Ordering::Relaxed) {
         let began = Instant::now();
-        let result = session(&agent, url, channels, rate, silence_db, shared);
+        let result = session(&agent, url, channels, rate, silence_db, shared, &next);
         {
             let mut s = shared.state.lock().expect("stream state");
             s.connected = false;
@@ -195,6 +201,7 @@ fn session(
     rate: u32,
     silence_db: f64,
     shared: &Arc<Shared>,
+    next: &Arc<std::sync::atomic::AtomicU64>,
 ) -> Result<(), String> {
     let resp = agent
         .get(url)
@@ -207,27 +214,43 @@ fn session(
             ureq::Error::Transport(t) => format!("cannot reach the stream: {t}"),
         })?;
     let ctype = resp.content_type().to_ascii_lowercase();
-    if ctype.contains("mpegurl") || url.to_ascii_lowercase().contains(".m3u8") {
-        return Err(
-            "this is an HLS playlist (.m3u8); loaxa relays Icecast/Shoutcast streams only".into(),
-        );
-    }
-    if ctype.starts_with("text/") {
+    let hls = super::hls::is_playlist(&ctype, resp.get_url());
+    if ctype.starts_with("text/") && !hls {
         return Err(format!(
             "the server sent a page ({ctype}), not audio; check the stream's address"
         ));
     }
     let mut hint = Hint::new();
-    if let Some(ext) = hint_for(&ctype, url) {
+    let inner: Box<dyn Read + Send + Sync> = if hls {
+        let at = resp.get_url().to_string();
+        let mut body = Vec::new();
+        resp.into_reader()
+            .take(1 << 20)
+            .read_to_end(&mut body)
+            .map_err(|e| format!("the HLS playlist broke off: {e}"))?;
+        let sh = shared.clone();
+        let (segments, ext) = super::hls::Segments::open(
+            agent.clone(),
+            &at,
+            &body,
+            next.clone(),
+            Arc::new(move || sh.stop.load(Ordering::Relaxed)),
+        )?;
         hint.with_extension(ext);
-    }
+        Box::new(segments)
+    } else {
+        if let Some(ext) = hint_for(&ctype, url) {
+            hint.with_extension(ext);
+        }
+        Box::new(resp.into_reader())
+    };
     {
         let mut s = shared.state.lock().expect("stream state");
         s.connected = true;
         s.connects += 1;
     }
     let reader = Counted {
-        inner: Box::new(resp.into_reader()),
+        inner,
         shared: shared.clone(),
     };
     let mss = MediaSourceStream::new(Box::new(ReadOnlySource::new(reader)), Default::default());
@@ -241,6 +264,9 @@ fn session(
         .map_err(|e| format!("the stream is not audio loaxa can read ({e})"))?;
     let mut format = probed.format;
     let mut sink = Sink::new(channels, rate, silence_db, shared);
+    // HLS arrives a segment at a time, seconds at once: it waits for room instead of
+    // dropping what the playout has not taken.
+    sink.hold = hls;
     loop {
         let Some(track) = format
             .tracks()
@@ -359,6 +385,9 @@ struct Sink<'a> {
     /// decoder's and resampler's priming, ~45 ms for MP3 at 44.1 kHz) are dropped, so a
     /// relay starts on its second with the stream's sound, not with codec delay.
     lead_in: usize,
+    /// Wait for room in the buffer (HLS) rather than drop its oldest audio (a live
+    /// Icecast stream, which must not fall behind).
+    hold: bool,
 }
 
 /// The most of a connection's start that is dropped while quiet.
@@ -375,6 +404,7 @@ impl<'a> Sink<'a> {
             mapped: Vec::new(),
             block: (0, 0.0),
             lead_in: (LEAD_IN.as_secs_f64() * rate as f64) as usize,
+            hold: false,
         }
     }
 
@@ -451,6 +481,18 @@ impl<'a> Sink<'a> {
         }
         self.measure();
         let keep = (KEEP.as_secs_f64() * self.rate as f64) as usize * cout;
+        if self.hold {
+            let room = (HOLD.as_secs_f64() * self.rate as f64) as usize * cout;
+            while self.shared.pcm.lock().map(|p| p.len()).unwrap_or(0) > room
+                && !self.shared.stop.load(Ordering::Relaxed)
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if let Ok(mut p) = self.shared.pcm.lock() {
+                p.extend(self.mapped.iter().copied());
+            }
+            return;
+        }
         if let Ok(mut p) = self.shared.pcm.lock() {
             p.extend(self.mapped.iter().copied());
             if p.len() > keep {
