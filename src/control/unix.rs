@@ -87,9 +87,15 @@ pub fn request(state: &Path, cmd: &Command) -> Result<Result<Outcome, Error>, Cl
     s.set_read_timeout(Some(Duration::from_secs(10)))?;
     let mut line = serde_json::to_string(cmd)?;
     line.push('\n');
-    s.write_all(line.as_bytes())?;
+    // A daemon with too many clients answers `busy` and closes at once, maybe before the
+    // request is written: its answer is still there to read.
+    let sent = s.write_all(line.as_bytes());
     let mut answer = String::new();
-    BufReader::new(s).read_line(&mut answer)?;
+    let read = BufReader::new(s).read_line(&mut answer);
+    if answer.is_empty() {
+        sent?;
+        read?;
+    }
     let r: Reply = serde_json::from_str(&answer)?;
     Ok(match (r.outcome, r.error) {
         (Some(o), _) if r.ok => Ok(o),
