@@ -544,6 +544,35 @@ impl Daemon {
                 };
                 entry.and_then(|e| self.play(e, emergency, now))
             }
+            Command::Live {
+                device,
+                for_s,
+                priority,
+            } => {
+                if priority == crate::config::Priority::Emergency {
+                    Err(Error::new(
+                        Code::BadRequest,
+                        "a live input airs at `normal` or `priority`; an emergency is a file in the emergency folder",
+                    ))
+                } else {
+                    let len = for_s
+                        .map(std::time::Duration::from_secs)
+                        .unwrap_or(crate::control::LIVE_DEFAULT);
+                    let entry = crate::item::Entry::stream(
+                        &format!("{}{device}", crate::media::stream::LIVE),
+                        &format!("trực tiếp ({device})"),
+                        Some(len),
+                        vec![],
+                    );
+                    tracing::info!("live: the operator goes live from `{device}` ({priority})");
+                    let (acts, now_) = self.driver.station.go_live(entry, priority, now);
+                    self.exec(acts);
+                    Ok(Outcome::Playing {
+                        title: format!("trực tiếp ({device})"),
+                        now: now_,
+                    })
+                }
+            }
             Command::Skip => match self.driver.station.skip(now) {
                 Some(acts) => {
                     self.exec(acts);

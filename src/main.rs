@@ -110,6 +110,17 @@ enum Command {
         /// Interrupt whatever airs, with the alert tone, repeating as configured.
         #[arg(long)]
         emergency: bool,
+        /// Air a capture device live (microphone or line-in; `default` if no name is given):
+        /// now if what airs has a lower priority, else after it; ends after --for or `stop`.
+        #[arg(long, num_args = 0..=1, default_missing_value = "default", conflicts_with_all = ["file", "category", "emergency"])]
+        live: Option<String>,
+        /// How long the live input airs (default 30m).
+        #[arg(long = "for", requires = "live", value_parser = humantime::parse_duration)]
+        for_: Option<std::time::Duration>,
+        /// The live input's priority: `priority` (ưu tiên, the default: cuts normal
+        /// programmes) or `normal` (waits for what is on air).
+        #[arg(long, requires = "live", default_value = "priority")]
+        priority: String,
     },
     /// End the item on air; the programme goes on with the next.
     Skip,
@@ -280,9 +291,38 @@ fn main() -> ExitCode {
             commands::control::send(&state, Cmd::Status, format, &mut out, &mut err)
         }
         Command::Play {
+            live: Some(device),
+            for_,
+            priority,
+            ..
+        } => {
+            let priority = match serde_yaml::from_str::<loaxa::config::Priority>(&priority) {
+                Ok(p) => p,
+                Err(_) => {
+                    let _ = writeln!(
+                        err,
+                        "error: `--priority {priority}` — write `priority` or `normal`"
+                    );
+                    return ExitCode::from(EXIT_INVALID as u8);
+                }
+            };
+            commands::control::send(
+                &loaxa::config::state_dir(cfg),
+                Cmd::Live {
+                    device,
+                    for_s: for_.map(|d| d.as_secs().max(1)),
+                    priority,
+                },
+                commands::Format::Text,
+                &mut out,
+                &mut err,
+            )
+        }
+        Command::Play {
             file,
             category,
             emergency,
+            ..
         } => {
             let state = loaxa::config::state_dir(cfg);
             commands::control::play(

@@ -346,7 +346,7 @@ fn segment_with_two_kinds() {
             "      - category: cchc\n        jingle: nhac-hieu/mo-dau.mp3",
         ),
         "11:9",
-        "exactly one of `jingle`, `category`, `file` or `relay`",
+        "exactly one of `jingle`, `category`, `file`, `relay` or `live`",
     );
 }
 
@@ -402,6 +402,26 @@ fn relay_mistakes_are_positioned() {
         ),
         "12:9",
         "`duration` belongs to a `relay` segment",
+    );
+}
+
+/// A live segment names `default` or a capture device this PC has.
+#[test]
+fn a_live_segment_names_a_capture_device_this_pc_has() {
+    let s = Site::new();
+    s.write_config(&base_with(
+        "      - category: cchc",
+        "      - live: default\n        duration: 10m",
+    ));
+    let out = s.run(&["check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    expect_error(
+        &base_with(
+            "      - category: cchc",
+            "      - live: \"hw:9,9\"\n        duration: 10m",
+        ),
+        "11:15",
+        "unknown capture device `hw:9,9`",
     );
 }
 

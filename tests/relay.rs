@@ -378,7 +378,7 @@ fn a_relay_airs_on_its_second_falls_back_when_the_upstream_dies_and_goes_back_to
         "fallback {gap} ms after the stream fell silent: {what}"
     );
     assert!(
-        ms(t, on.end_ns) >= ms(killed, 0) - ms(t, 0) - 100,
+        ms(t, on.end_ns) >= (killed - t).num_milliseconds() - 100,
         "the stream aired until it was killed: {what}"
     );
     // Back to the stream once it has had sound again (reconnect backoff + 2 s).
@@ -609,8 +609,10 @@ fn an_hls_relay_airs_on_its_second_falls_back_and_goes_back() {
     assert!(ms(t, on.end_ns) >= 4000, "{what}");
     let again = first(&tones, UP, fb.start_ns).expect(&what);
     let t_back = ms(t, again.start_ns) - (back - t).num_milliseconds();
+    // Budget: the first new segment (~1.3 s), a reconnection's backoff (≤ 2 s), 2 s of
+    // sound before going back, and slack for a loaded machine.
     assert!(
-        (0..=7000).contains(&t_back),
+        (0..=8000).contains(&t_back),
         "back on the stream {t_back} ms after it returned: {what}"
     );
     let end = ms(t, again.end_ns);
@@ -623,4 +625,144 @@ fn an_hls_relay_airs_on_its_second_falls_back_and_goes_back() {
     let kinds: Vec<Option<u64>> = s.iter().map(|x| x["fallback"].as_u64()).collect();
     assert_eq!(kinds, vec![None, Some(1), None], "{s:#?}\n{what}");
     assert!((s[1]["from_ms"].as_i64().unwrap() - ms(t, fb.start_ns)).abs() <= 300);
+}
+
+/// Beeps of `hz` (0.2 s every second, `n` of them) as a mono 48 kHz WAV.
+fn beeps(path: &std::path::Path, hz: f64, n: usize) {
+    let rate = 48_000u32;
+    let mut pcm: Vec<i16> = vec![];
+    for _ in 0..n {
+        pcm.extend((0..rate / 5).map(|i| {
+            (f64::sin(i as f64 * hz * std::f64::consts::TAU / rate as f64) * 0.5 * 32767.0) as i16
+        }));
+        pcm.extend(std::iter::repeat_n(0i16, (rate * 4 / 5) as usize));
+    }
+    common::wav(path, rate, &pcm);
+}
+
+/// The delay of each beep from the microphone to the output, ms.
+fn delays(mic: &[Segment], out: &[Segment]) -> Vec<f64> {
+    mic.iter()
+        .filter_map(|m| {
+            out.iter()
+                .find(|o| o.start_ns > m.start_ns && o.start_ns - m.start_ns < 900_000_000)
+                .map(|o| (o.start_ns - m.start_ns) as f64 / 1e6)
+        })
+        .collect()
+}
+
+/// A live segment airs the capture device (a PulseAudio source on the rig, reached through
+/// ALSA's default device) for its window, and `play --live` does the same on the
+/// operator's word: every beep spoken into the microphone is heard, with a steady delay
+/// from microphone to output, measured here.
+#[test]
+fn live_input_airs_the_capture_device_with_its_latency_measured() {
+    let _rig = RIG.lock().unwrap_or_else(|e| e.into_inner());
+    // The test's own sound server: it gets a microphone (a null sink whose monitor is the
+    // default source) that no other test's server has.
+    let rig = common::PrivateRig::start();
+    let env = rig.env();
+    let pactl = |args: &[&str]| {
+        let st = Command::new("pactl")
+            .args(args)
+            .envs(env.iter().cloned())
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(st.success(), "pactl {args:?}");
+    };
+    pactl(&[
+        "load-module",
+        "module-null-sink",
+        "sink_name=mic",
+        "rate=48000",
+        "channels=1",
+    ]);
+    pactl(&["set-default-source", "mic.monitor"]);
+    let (t, when) = second_after(7);
+    let st = station(&format!(
+        "  - name: \"Trực tiếp\"\n    when: \"{when}\"\n    segments:\n      - live: default\n        duration: 6s\n"
+    ));
+    let talk = st.path().join("beeps.wav");
+    beeps(&talk, 1000.0, 5);
+    let speak = || {
+        let st = Command::new("paplay")
+            .arg("--device=mic")
+            .arg(&talk)
+            .envs(env.iter().cloned())
+            .status()
+            .unwrap();
+        assert!(st.success());
+    };
+    let out = Capture::start(&env, &st.path().join("out"));
+    let mic = Capture::start_from(&env, &st.path().join("mic"), "mic.monitor");
+    let d = run(&st, &env);
+    sleep_until(t + chrono::Duration::milliseconds(300));
+    speak();
+    // Once the segment has ended, the operator goes live for 4 s.
+    wait("the segment's end", Duration::from_secs(10), || {
+        rows(&st)
+            .iter()
+            .any(|r| r.programme.is_some() && r.status != Status::Playing)
+    });
+    let live_at = Utc::now();
+    let o = st.run(&["play", "--live", "--for", "4s"]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    assert!(
+        common::stdout(&o).contains("trực tiếp (default)"),
+        "{}",
+        common::stdout(&o)
+    );
+    std::thread::sleep(Duration::from_millis(600));
+    speak();
+    let row = {
+        let mut found = None;
+        wait("the live play's row", Duration::from_secs(15), || {
+            found = rows(&st).into_iter().find(|r| {
+                r.programme.is_none() && r.status == Status::Completed && r.detail.is_some()
+            });
+            found.is_some()
+        });
+        found.unwrap()
+    };
+    std::thread::sleep(Duration::from_millis(1000));
+    let heard = out.stop();
+    let spoken = mic.stop();
+    let log = stop(d, &st);
+    let what = format!("mic {spoken:?}\nout {heard:?}\n{log}");
+    let (first, second): (Vec<Segment>, Vec<Segment>) = spoken
+        .into_iter()
+        .partition(|s| s.start_ns < live_at.timestamp_nanos_opt().unwrap() as i128);
+    let a = delays(&first, &heard);
+    let b = delays(&second, &heard);
+    eprintln!("live: microphone → output delays, segment {a:.1?} ms; play --live {b:.1?} ms");
+    // Every beep spoken in a window is heard (the last of the second may fall after it).
+    assert_eq!(first.len(), 5, "{what}");
+    assert_eq!(a.len(), 5, "every beep of the segment is heard: {what}");
+    assert!(b.len() >= 3, "the beeps of play --live are heard: {what}");
+    for d in [&a, &b] {
+        let (lo, hi) = d
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(l, h), x| (l.min(*x), h.max(*x)));
+        assert!(hi < 500.0, "microphone to output within 0.5 s: {d:?}");
+        assert!(hi - lo < 30.0, "a steady delay, not one that grows: {d:?}");
+    }
+    // Beeps arrive whole: no dropout inside one.
+    let whole = heard
+        .iter()
+        .filter(|s| (s.dur_s - 0.2).abs() < 0.005)
+        .count();
+    assert!(whole >= 8, "beeps heard whole: {whole}\n{what}");
+    // The rows: the segment's and the operator's, each a live source for its window.
+    let r = rows(&st);
+    let seg = r
+        .iter()
+        .find(|x| x.programme.as_deref() == Some("Trực tiếp"))
+        .expect("the segment's row");
+    assert_eq!(seg.status, Status::Completed, "{seg:#?}");
+    assert_eq!(seg.item_path.as_deref(), Some("live:default"));
+    assert_eq!(seg.played, Some(Duration::from_secs(6)), "{seg:#?}");
+    assert_eq!(row.title.as_deref(), Some("trực tiếp (default)"));
+    assert_eq!(row.played, Some(Duration::from_secs(4)), "{row:#?}");
+    assert!(spans(&row)[0]["fallback"].is_null(), "{row:#?}");
 }

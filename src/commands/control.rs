@@ -236,6 +236,24 @@ pub fn devices(out: &mut dyn Write, err: &mut dyn Write) -> i32 {
                 );
             }
             let _ = writeln!(out, "\n* = the default device. Choose one with `output.device` in schedule.yaml or `--output NAME`;\n  `wav:FILE` and `null` are always available.");
+            let inputs = crate::media::device::inputs();
+            if !inputs.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "\nCapture devices (for `live:` segments and `loaxa play --live NAME`):"
+                );
+                for (id, desc) in inputs {
+                    let _ = writeln!(
+                        out,
+                        "  {id}{}",
+                        if desc.is_empty() || desc == id {
+                            String::new()
+                        } else {
+                            format!("  ({desc})")
+                        }
+                    );
+                }
+            }
             EXIT_OK
         }
         Err(e) => {

@@ -206,10 +206,15 @@ fn text(
                             _ => f.title.clone(),
                         })
                         .collect();
+                    let src = e.source.to_string();
+                    let what = match src.strip_prefix(crate::media::stream::LIVE) {
+                        Some(dev) => format!("trực tiếp từ thiết bị thu {dev}"),
+                        None => format!("tiếp sóng {src}"),
+                    };
                     if backups.is_empty() {
-                        format!("tiếp sóng {}", e.source)
+                        what
                     } else {
-                        format!("tiếp sóng {}; dự phòng: {}", e.source, backups.join(" → "))
+                        format!("{what}; dự phòng: {}", backups.join(" → "))
                     }
                 }
             };

@@ -580,6 +580,8 @@ struct RawSegment {
     count: Option<u32>,
     file: Option<PathBuf>,
     relay: Option<String>,
+    /// A capture device aired live: `default` or a name `loaxa devices` lists.
+    live: Option<String>,
     title: Option<String>,
     duration: Option<HumanDuration>,
     until: Option<String>,
@@ -599,6 +601,9 @@ struct RawEmergency {
 
 /// A stream's host, its name when none is given.
 fn host_of(url: &str) -> String {
+    if url.starts_with(crate::media::stream::LIVE) {
+        return "trực tiếp".into();
+    }
     url::Url::parse(url)
         .ok()
         .and_then(|u| u.host_str().map(str::to_string))
@@ -1433,16 +1438,21 @@ impl Cx {
             raw.category.is_some(),
             raw.file.is_some(),
             raw.relay.is_some(),
+            raw.live.is_some(),
         ];
         if kinds.iter().filter(|k| **k).count() != 1 {
             self.error(
                 pos,
-                "a segment is exactly one of `jingle`, `category`, `file` or `relay`",
+                "a segment is exactly one of `jingle`, `category`, `file`, `relay` or `live`",
                 "split it into one segment per line, each starting with `- `",
             );
             return None;
         }
-        if let Some(url) = raw.relay {
+        let live = match raw.live {
+            Some(dev) => Some(self.live_device(&join_key(path, "live"), dev.trim())?),
+            None => None,
+        };
+        if let Some(url) = raw.relay.or(live) {
             if raw.pick.is_some() || raw.count.is_some() {
                 self.error(
                     pos,
@@ -1542,6 +1552,34 @@ impl Cx {
         Some(Segment { kind, pos })
     }
 
+    /// A capture device for a live segment, as its stream address (`live:NAME`): `default`
+    /// or a device this PC has.
+    fn live_device(&mut self, path: &str, dev: &str) -> Option<String> {
+        if dev != "default" {
+            let known = crate::media::device::inputs();
+            if !known.iter().any(|(id, desc)| id == dev || desc == dev) {
+                self.error(
+                    self.loc.value(path),
+                    format!("unknown capture device `{dev}`"),
+                    format!(
+                        "write `live: default`, or one of: {} (`loaxa devices` lists them)",
+                        if known.is_empty() {
+                            "none found".to_string()
+                        } else {
+                            known
+                                .iter()
+                                .map(|(id, _)| format!("`{id}`"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        }
+                    ),
+                );
+                return None;
+            }
+        }
+        Some(format!("{}{dev}", crate::media::stream::LIVE))
+    }
+
     /// A stream address: `http://` or `https://` with a host.
     fn stream_url(&mut self, path: &str, url: &str) -> Option<String> {
         let ok = url::Url::parse(url.trim())
@@ -1570,7 +1608,11 @@ impl Cx {
         picks: &std::collections::HashMap<String, Pick>,
         audio: &Path,
     ) -> Option<Relay> {
-        let url = self.stream_url(&join_key(path, "relay"), &url);
+        let url = if url.starts_with(crate::media::stream::LIVE) {
+            Some(url)
+        } else {
+            self.stream_url(&join_key(path, "relay"), &url)
+        };
         let length = match (duration, until) {
             (Some(_), Some(_)) => {
                 self.error(

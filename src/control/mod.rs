@@ -31,6 +31,17 @@ pub enum Command {
         #[serde(default)]
         emergency: bool,
     },
+    /// Air a capture device (microphone, line-in) live: now, cutting what airs at a lower
+    /// priority (never an emergency), else after it; for `for_s` seconds (30 minutes if
+    /// not given) or until `stop`.
+    Live {
+        #[serde(default = "default_device")]
+        device: String,
+        #[serde(default)]
+        for_s: Option<u64>,
+        #[serde(default = "live_priority")]
+        priority: crate::config::Priority,
+    },
     /// End the item on air; the rest of its programme goes on.
     Skip,
     /// End the programme on air (and an emergency's repeats).
@@ -38,6 +49,17 @@ pub enum Command {
     /// Read schedule.yaml again; an invalid one leaves the running one in place.
     Reload,
 }
+
+fn default_device() -> String {
+    "default".into()
+}
+
+fn live_priority() -> crate::config::Priority {
+    crate::config::Priority::Priority
+}
+
+/// How long a live input airs when the operator does not say.
+pub const LIVE_DEFAULT: std::time::Duration = std::time::Duration::from_secs(30 * 60);
 
 /// What `play` names: a library item by its id (its path under the audio folder, as
 /// `loaxa library` lists it), or a category, whose own pick chooses the item.

@@ -3,6 +3,7 @@
 //! audio the same way.
 
 pub mod decode;
+pub mod device;
 pub mod hls;
 pub mod probe;
 pub mod stream;

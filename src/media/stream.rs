@@ -25,6 +25,12 @@ use symphonia::core::probe::Hint;
 /// jitter. Small, because what is buffered here plays after the upstream dies.
 pub const KEEP: Duration = Duration::from_millis(1000);
 
+/// The address of a capture device as a stream: `live:default`, `live:hw:1,0`.
+pub const LIVE: &str = "live:";
+
+/// What a live input keeps: little, so that latency cannot build up.
+const LIVE_KEEP: Duration = Duration::from_millis(200);
+
 /// What an HLS stream keeps decoded ahead (it waits for room beyond this).
 const HOLD: Duration = Duration::from_secs(4);
 
@@ -149,7 +155,10 @@ fn read_loop(url: &str, channels: u16, rate: u32, silence_db: f64, shared: &Arc<
     let next = Arc::new(std::sync::atomic::AtomicU64::new(super::hls::UNSET));
     while !shared.stop.load(Ordering::Relaxed) {
         let began = Instant::now();
-        let result = session(&agent, url, channels, rate, silence_db, shared, &next);
+        let result = match url.strip_prefix(LIVE) {
+            Some(device) => capture(device, channels, rate, silence_db, shared),
+            None => session(&agent, url, channels, rate, silence_db, shared, &next),
+        };
         {
             let mut s = shared.state.lock().expect("stream state");
             s.connected = false;
@@ -298,6 +307,137 @@ fn session(
     }
 }
 
+/// A capture device (microphone or line-in) read until it fails or is no longer wanted:
+/// small periods, the output's rate when the device offers it, frames handed from the
+/// device's callback through a wait-free ring to this thread, which converts and measures
+/// them like a stream's.
+fn capture(
+    device: &str,
+    channels: u16,
+    rate: u32,
+    silence_db: f64,
+    shared: &Arc<Shared>,
+) -> Result<(), String> {
+    use rodio::cpal;
+    use rodio::cpal::traits::{DeviceTrait, StreamTrait};
+    let dev = super::device::input(device)?;
+    let fail = |e: &dyn std::fmt::Display| format!("cannot open capture device `{device}`: {e}");
+    let def = dev.default_input_config().map_err(|e| fail(&e))?;
+    let chosen = dev
+        .supported_input_configs()
+        .ok()
+        .and_then(|mut l| {
+            l.find_map(|c| {
+                (c.channels() == def.channels() && c.sample_format() == def.sample_format())
+                    .then(|| c.try_with_sample_rate(rate))
+                    .flatten()
+            })
+        })
+        .unwrap_or(def);
+    let cin = chosen.channels() as usize;
+    let rin = chosen.sample_rate();
+    // Small periods: each is latency. 5 ms, or the device's smallest above that.
+    let want = (rin / 200).max(32);
+    let buffer_size = match chosen.buffer_size() {
+        cpal::SupportedBufferSize::Range { min, max }
+            if *min <= want.max(*min) && want.max(*min) <= *max =>
+        {
+            cpal::BufferSize::Fixed(want.max(*min))
+        }
+        _ => cpal::BufferSize::Default,
+    };
+    tracing::debug!(
+        "live: `{device}` offers {:?}; asking for {buffer_size:?}",
+        chosen.buffer_size()
+    );
+    let config = cpal::StreamConfig {
+        channels: chosen.channels(),
+        sample_rate: rin,
+        buffer_size,
+    };
+    let (mut tx, mut rx) = rtrb::RingBuffer::<f32>::new(rin as usize * cin / 2);
+    let failed: Arc<Mutex<Option<String>>> = Arc::default();
+    let f2 = failed.clone();
+    let on_error = move |e: cpal::Error| {
+        if let Ok(mut f) = f2.lock() {
+            f.get_or_insert_with(|| format!("the capture device failed: {e}"));
+        }
+    };
+    macro_rules! build {
+        ($t:ty, $conv:expr) => {
+            dev.build_input_stream(
+                config,
+                move |data: &[$t], _: &cpal::InputCallbackInfo| {
+                    // Wait-free: what does not fit is dropped (the reader is stalled).
+                    let n = tx.slots().min(data.len());
+                    if let Ok(mut chunk) = tx.write_chunk_uninit(n) {
+                        let (a, b) = chunk.as_mut_slices();
+                        let conv: fn($t) -> f32 = $conv;
+                        for (d, x) in a.iter_mut().chain(b.iter_mut()).zip(data) {
+                            d.write(conv(*x));
+                        }
+                        // SAFETY: every slot of both slices was written just above.
+                        unsafe { chunk.commit_all() };
+                    }
+                },
+                on_error,
+                None,
+            )
+        };
+    }
+    let stream = match chosen.sample_format() {
+        cpal::SampleFormat::F32 => build!(f32, |x| x),
+        cpal::SampleFormat::I16 => build!(i16, |x| x as f32 / 32768.0),
+        cpal::SampleFormat::I32 => build!(i32, |x| x as f32 / 2_147_483_648.0),
+        f => return Err(fail(&format!("sample format {f} is not supported"))),
+    }
+    .map_err(|e| fail(&e))?;
+    stream.play().map_err(|e| fail(&e))?;
+    {
+        let mut s = shared.state.lock().expect("stream state");
+        s.connected = true;
+        s.connects += 1;
+    }
+    tracing::info!("live: capturing from `{device}` ({rin} Hz, {cin} channels)");
+    let mut sink = Sink::new(channels, rate, silence_db, shared);
+    sink.lead_in = 0;
+    sink.keep = LIVE_KEEP;
+    let mut buf: Vec<f32> = Vec::new();
+    let mut heard = Instant::now();
+    loop {
+        if shared.stop.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        if let Some(e) = failed.lock().ok().and_then(|mut f| f.take()) {
+            return Err(e);
+        }
+        let n = rx.slots() / cin * cin;
+        if n == 0 {
+            if heard.elapsed() > READ_TIMEOUT {
+                return Err(format!(
+                    "the capture device `{device}` has sent nothing for {} s",
+                    READ_TIMEOUT.as_secs()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(2));
+            continue;
+        }
+        heard = Instant::now();
+        buf.clear();
+        if let Ok(chunk) = rx.read_chunk(n) {
+            let (a, b) = chunk.as_slices();
+            buf.extend_from_slice(a);
+            buf.extend_from_slice(b);
+            chunk.commit_all();
+        }
+        if let Ok(mut s) = shared.state.lock() {
+            // As 16-bit PCM: what the device delivered.
+            s.bytes += n as u64 * 2;
+        }
+        sink.push(&buf, cin, rin);
+    }
+}
+
 /// The decoder for a stream's codec: symphonia's, or libopus for Opus (symphonia has
 /// none).
 enum Dec {
@@ -388,6 +528,8 @@ struct Sink<'a> {
     /// Wait for room in the buffer (HLS) rather than drop its oldest audio (a live
     /// Icecast stream, which must not fall behind).
     hold: bool,
+    /// Audio kept before the oldest is dropped.
+    keep: Duration,
 }
 
 /// The most of a connection's start that is dropped while quiet.
@@ -405,6 +547,7 @@ impl<'a> Sink<'a> {
             block: (0, 0.0),
             lead_in: (LEAD_IN.as_secs_f64() * rate as f64) as usize,
             hold: false,
+            keep: KEEP,
         }
     }
 
@@ -480,7 +623,7 @@ impl<'a> Sink<'a> {
             self.mapped.drain(..quiet * cout);
         }
         self.measure();
-        let keep = (KEEP.as_secs_f64() * self.rate as f64) as usize * cout;
+        let keep = (self.keep.as_secs_f64() * self.rate as f64) as usize * cout;
         if self.hold {
             let room = (HOLD.as_secs_f64() * self.rate as f64) as usize * cout;
             while self.shared.pcm.lock().map(|p| p.len()).unwrap_or(0) > room

@@ -62,6 +62,7 @@ pub fn spawn(
     items: Vec<PlayItem>,
     channels: u16,
     rate: u32,
+    ahead_ns: Arc<std::sync::atomic::AtomicU64>,
 ) -> Box<Stream> {
     let cap = (AHEAD.as_secs_f64() * rate as f64) as usize * channels as usize;
     let (samples_tx, samples_rx) = rtrb::RingBuffer::new(cap.max(4096));
@@ -88,8 +89,8 @@ pub fn spawn(
                 samples_tx,
                 markers_tx,
                 (channels, rate, at_ns),
-                d2,
-                c2,
+                (d2, c2),
+                ahead_ns,
             )
         })
         .expect("spawn decoder thread");
@@ -104,8 +105,8 @@ fn feed(
     mut tx: rtrb::Producer<f32>,
     mut markers: rtrb::Producer<Marker>,
     (channels, rate, at_ns): (u16, u32, i128),
-    decoded: Arc<AtomicBool>,
-    cancel: Arc<AtomicBool>,
+    (decoded, cancel): (Arc<AtomicBool>, Arc<AtomicBool>),
+    ahead_ns: Arc<std::sync::atomic::AtomicU64>,
 ) {
     let mut frames: u64 = 0;
     let mut buf: Vec<f32> = Vec::with_capacity(4096);
@@ -117,6 +118,7 @@ fn feed(
                 frames: &mut frames,
                 at_ns,
                 cancel: &cancel,
+                ahead_ns: &ahead_ns,
             };
             if !super::relay::air(item, i as u32, s, ring, channels, rate) {
                 break 'items;

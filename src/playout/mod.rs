@@ -335,6 +335,7 @@ impl Player for RealPlayer {
                     plan.items,
                     out.channels,
                     out.rate,
+                    out.ahead_ns.clone(),
                 );
                 match out.remote.cmds.push(Cmd::Cue(stream)) {
                     Ok(()) => {

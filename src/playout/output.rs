@@ -68,6 +68,9 @@ pub struct Output {
     pub failed: Arc<Mutex<Option<String>>>,
     /// How far ahead of "now" the output plays what it is given (the device's own delay).
     pub latency_ns: Arc<AtomicU64>,
+    /// How long before its air a frame may be taken from the deck: the delay plus one
+    /// buffer (a live input's feeder stays this far ahead, and little more).
+    pub ahead_ns: Arc<AtomicU64>,
     /// Wall-clock ms of the last audio callback: a device that stops calling back (its
     /// server died, it was unplugged) is noticed by the player, not waited on forever.
     pub last_callback_ms: Arc<AtomicU64>,
@@ -117,7 +120,7 @@ pub fn open(
 
 /// Device names and which is the default, for `loaxa devices`.
 pub fn devices() -> Result<Vec<(String, String, bool)>, OutputError> {
-    quiet_alsa();
+    crate::media::device::quiet_alsa();
     let host = cpal::default_host();
     let default = host
         .default_output_device()
@@ -175,7 +178,7 @@ fn open_device(
     waker: Option<Waker>,
     sinks: &super::sink::Sinks,
 ) -> Result<Output, OutputError> {
-    quiet_alsa();
+    crate::media::device::quiet_alsa();
     let device = find_device(spec)?;
     let fail =
         |e: &dyn std::fmt::Display| OutputError(format!("cannot open the {spec}: {e} — {CHOOSE}"));
@@ -212,6 +215,7 @@ fn open_device(
     deck.set_taps(sinks.attach(channels, rate));
     let failed = Arc::new(Mutex::new(None));
     let latency = Arc::new(AtomicU64::new(0));
+    let ahead = Arc::new(AtomicU64::new(0));
     let last_callback = Arc::new(AtomicU64::new((wall_ns() / 1_000_000) as u64));
     let f2 = failed.clone();
     let mut last_log = std::time::Instant::now() - Duration::from_secs(3600);
@@ -246,7 +250,7 @@ fn open_device(
                 &device,
                 &config,
                 deck,
-                latency.clone(),
+                (latency.clone(), ahead.clone()),
                 last_callback.clone(),
                 on_error,
             )
@@ -267,6 +271,7 @@ fn open_device(
         rate,
         failed,
         latency_ns: latency,
+        ahead_ns: ahead,
         last_callback_ms: last_callback,
         _keep: Keep::Device(stream),
     })
@@ -285,7 +290,7 @@ fn build<T>(
     device: &cpal::Device,
     config: &cpal::StreamConfig,
     mut deck: Deck,
-    latency: Arc<AtomicU64>,
+    (latency, ahead): (Arc<AtomicU64>, Arc<AtomicU64>),
     last_callback: Arc<AtomicU64>,
     on_error: impl FnMut(cpal::Error) + Send + 'static,
 ) -> Result<cpal::Stream, cpal::Error>
@@ -294,6 +299,8 @@ where
 {
     let mut scratch: Vec<f32> = Vec::with_capacity(1 << 16);
     let mut opened: Option<i128> = None;
+    let per_frame = (config.channels as usize).max(1);
+    let frame_rate = (config.sample_rate as u64).max(1);
     device.build_output_stream::<T, _, _>(
         *config,
         move |data: &mut [T], info: &cpal::OutputCallbackInfo| {
@@ -308,6 +315,11 @@ where
                 .map(|d| d.as_nanos() as i128)
                 .unwrap_or(0);
             latency.store(delay as u64, Ordering::Relaxed);
+            let frames = data.len() / per_frame;
+            ahead.store(
+                delay as u64 + frames as u64 * 1_000_000_000 / frame_rate,
+                Ordering::Relaxed,
+            );
             last_callback.store((now / 1_000_000) as u64, Ordering::Relaxed);
             if scratch.capacity() < data.len() {
                 // Only if the device hands a buffer bigger than any before (rare).
@@ -368,6 +380,9 @@ fn open_soft(
     let f2 = failed.clone();
     let latency = Arc::new(AtomicU64::new(SOFT_LEAD as u64));
     let chunk = (rate as usize) * SOFT_CHUNK_MS / 1000;
+    let ahead = Arc::new(AtomicU64::new(
+        SOFT_LEAD as u64 + SOFT_CHUNK_MS as u64 * 1_000_000,
+    ));
     let t = std::thread::Builder::new()
         .name("soft-output".into())
         .spawn(move || {
@@ -405,75 +420,8 @@ fn open_soft(
         rate,
         failed,
         latency_ns: latency,
+        ahead_ns: ahead,
         last_callback_ms: Arc::new(AtomicU64::new(u64::MAX)),
         _keep: Keep::Thread(stop, Some(t)),
     })
-}
-
-/// alsa-lib prints some errors straight to stderr (the pulse plugin can print hundreds of
-/// `snd_pcm_avail_delay` lines a second while the audio is fine). Route them to a handler
-/// that counts them and logs one line a minute.
-fn quiet_alsa() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        // SAFETY: alsa-lib calls the handler with (file, line, function, err, fmt, ...).
-        // Ours reads only the fixed leading arguments and ignores the variadic tail, which
-        // the C calling conventions of Linux targets allow.
-        unsafe {
-            let h: unsafe extern "C" fn(
-                *const libc::c_char,
-                libc::c_int,
-                *const libc::c_char,
-                libc::c_int,
-                *const libc::c_char,
-            ) = alsa_error;
-            alsa_sys::snd_lib_error_set_handler(Some(std::mem::transmute::<
-                unsafe extern "C" fn(
-                    *const libc::c_char,
-                    libc::c_int,
-                    *const libc::c_char,
-                    libc::c_int,
-                    *const libc::c_char,
-                ),
-                unsafe extern "C" fn(
-                    *const libc::c_char,
-                    libc::c_int,
-                    *const libc::c_char,
-                    libc::c_int,
-                    *const libc::c_char,
-                    ...
-                ),
-            >(h)));
-        }
-    });
-}
-
-static ALSA_ERRORS: AtomicU64 = AtomicU64::new(0);
-static ALSA_LAST_LOG: AtomicU64 = AtomicU64::new(0);
-
-unsafe extern "C" fn alsa_error(
-    _file: *const libc::c_char,
-    _line: libc::c_int,
-    function: *const libc::c_char,
-    err: libc::c_int,
-    _fmt: *const libc::c_char,
-) {
-    let n = ALSA_ERRORS.fetch_add(1, Ordering::Relaxed) + 1;
-    let now = (wall_ns() / 1_000_000_000) as u64;
-    let last = ALSA_LAST_LOG.load(Ordering::Relaxed);
-    if now >= last + 60
-        && ALSA_LAST_LOG
-            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-            .is_ok()
-    {
-        let f = if function.is_null() {
-            String::new()
-        } else {
-            // SAFETY: alsa-lib passes a NUL-terminated function name.
-            unsafe { std::ffi::CStr::from_ptr(function) }
-                .to_string_lossy()
-                .into_owned()
-        };
-        tracing::debug!("alsa: {f}: error {err} ({n} alsa messages so far)");
-    }
 }

@@ -15,7 +15,7 @@ use serde::Serialize;
 use super::deck::{Marker, MarkerKind};
 use super::feed::{PlayItem, Watch};
 use crate::media::decode::Reader;
-use crate::media::stream::Stream;
+use crate::media::stream::{Stream, LIVE};
 use crate::media::Source;
 
 /// A stream that has had sound this long is taken back from a fallback.
@@ -23,6 +23,12 @@ pub const RECOVER: Duration = Duration::from_secs(2);
 /// Missing data becomes silence only when the air is this close to what is written.
 const LOW: Duration = Duration::from_millis(300);
 const BLOCK_MS: u32 = 20;
+/// How far ahead of the air a relay writes.
+const MAX_LEAD: Duration = Duration::from_millis(1200);
+/// A live input's pace: what it adds to the capture's and the output's own latency.
+const LIVE_BLOCK_MS: u32 = 5;
+const LIVE_LOW: Duration = Duration::from_millis(15);
+const LIVE_MAX_LEAD: Duration = Duration::from_millis(60);
 
 /// What a relay's feeder reports as it airs, for the log and the console.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -116,6 +122,9 @@ pub struct Ring<'a> {
     /// When the run's first frame airs (ns since the epoch).
     pub at_ns: i128,
     pub cancel: &'a std::sync::atomic::AtomicBool,
+    /// How long before its air the deck may take a frame (the output's delay and one
+    /// buffer, ns).
+    pub ahead_ns: &'a std::sync::atomic::AtomicU64,
 }
 
 /// Airs relay `item` (entry `index` of the run) for its window. Returns false when the
@@ -136,7 +145,15 @@ pub fn air(
     });
     let floor = 10f32.powf(watch.silence_db as f32 / 20.0);
     let after = (watch.after.as_secs_f64() * rate as f64) as u64;
-    let block = (rate * BLOCK_MS / 1000) as u64;
+    // A live input airs as it is captured: small blocks, a short lead kept short (input
+    // beyond it is dropped), and quiet is not dead air (a speaker pauses), only no input.
+    let live = matches!(&item.source, Source::Stream(u) if u.starts_with(LIVE));
+    let (block_ms, low, max_lead) = if live {
+        (LIVE_BLOCK_MS, LIVE_LOW, LIVE_MAX_LEAD)
+    } else {
+        (BLOCK_MS, LOW, MAX_LEAD)
+    };
+    let block = (rate * block_ms / 1000) as u64;
     let total = item
         .expect
         .map(|d| (d.saturating_sub(item.offset).as_secs_f64() * rate as f64) as u64)
@@ -208,14 +225,29 @@ pub fn air(
     };
     // Wait for the stream until the window's first frame is about to air (the feeder
     // reaches a relay that opens its run two seconds early).
-    while !ready(0, &mut files) {
-        let air = ring.at_ns + (*ring.frames as f64 * ns_per_frame) as i128;
-        if air - crate::playout::output::wall_ns() <= LOW.as_nanos() as i128
+    // When the deck takes a frame: its air time, less the output's delay for a live input
+    // (whose lead over the deck is kept short); a relay's lead is counted to the air.
+    let taken = |air: i128| -> i128 {
+        if live {
+            air - ring.ahead_ns.load(Ordering::Relaxed) as i128
+        } else {
+            air
+        }
+    };
+    while !ready(0, &mut files) || live {
+        let air = taken(ring.at_ns + (*ring.frames as f64 * ns_per_frame) as i128);
+        if air - crate::playout::output::wall_ns() <= low.as_nanos() as i128
             || ring.cancel.load(Ordering::Relaxed)
         {
             break;
         }
-        std::thread::sleep(Duration::from_millis(10));
+        if live {
+            // What was captured before the window is not aired: only the newest block.
+            let extra = streams.primary.available().saturating_sub(block as usize);
+            streams.primary.take(extra, &mut buf);
+            buf.clear();
+        }
+        std::thread::sleep(Duration::from_millis(if live { 2 } else { 10 }));
     }
     // The stream has nothing at the window's first second: the first fallback airs at
     // once, and the stream is taken back when it has sound.
@@ -236,11 +268,18 @@ pub fn air(
             return false;
         }
         let now = crate::playout::output::wall_ns();
-        let air_of_next = ring.at_ns + (*ring.frames as f64 * ns_per_frame) as i128;
+        let air_of_next = taken(ring.at_ns + (*ring.frames as f64 * ns_per_frame) as i128);
         let lead = air_of_next - now;
         let n = block.min(total - written);
-        if ring.tx.slots() < n as usize * ch || lead > 1_200_000_000 {
-            std::thread::sleep(Duration::from_millis(BLOCK_MS as u64));
+        if ring.tx.slots() < n as usize * ch || lead > max_lead.as_nanos() as i128 {
+            if live && active == 0 {
+                // Far enough ahead: input beyond the lead is dropped, so latency stays put.
+                let extra = streams.primary.available().min(n as usize);
+                buf.clear();
+                streams.primary.take(extra, &mut buf);
+                buf.clear();
+            }
+            std::thread::sleep(Duration::from_millis(block_ms as u64));
             continue;
         }
         buf.clear();
@@ -254,10 +293,14 @@ pub fn air(
             if s.available() as u64 >= n {
                 s.take(n as usize, &mut buf);
                 let peak = buf.iter().fold(0f32, |m, x| m.max(x.abs()));
-                dead = if peak * gain < floor { dead + n } else { 0 };
-            } else if lead > LOW.as_nanos() as i128 {
-                // Buffered enough on air: wait for the network.
-                std::thread::sleep(Duration::from_millis(10));
+                dead = if peak * gain < floor && !(live && active == 0) {
+                    dead + n
+                } else {
+                    0
+                };
+            } else if lead > low.as_nanos() as i128 {
+                // Buffered enough on air: wait for the network (or the device).
+                std::thread::sleep(Duration::from_millis(if live { 1 } else { 10 }));
                 continue;
             } else {
                 starved = true;

@@ -519,6 +519,51 @@ impl Station {
         (acts, true)
     }
 
+    /// Operator: go live at `priority`: now, cutting what airs at a lower priority (never
+    /// an emergency); else after what is on air. True when it starts now.
+    pub fn go_live(
+        &mut self,
+        entry: Entry,
+        priority: Priority,
+        now: DateTime<Utc>,
+    ) -> (Vec<Action>, bool) {
+        let meta = Meta {
+            programme: None,
+            priority,
+            trigger: Trigger::Manual,
+            scheduled_at: Some(now),
+        };
+        let mut acts = vec![];
+        let cur = self.on_air(now);
+        let lower = cur
+            .and_then(|id| self.runs.map.get(&id))
+            .is_some_and(|c| priority > c.meta.priority && !c.emergency());
+        match cur {
+            Some(id) if lower => {
+                let name = self.runs.map[&id].meta.name();
+                acts.push(Action::Note(
+                    Level::Info,
+                    format!("live input ({priority}) preempts `{name}`"),
+                ));
+                if let Some(r) = self.runs.map.get_mut(&id) {
+                    r.cut = Some(Why::Preempted {
+                        by: "live input".into(),
+                    });
+                }
+                self.cue(meta, vec![entry], now + cd(NOW_LEAD), true, &mut acts);
+                (acts, true)
+            }
+            None if self.runs.map.is_empty() => {
+                self.cue(meta, vec![entry], now + cd(NOW_LEAD), false, &mut acts);
+                (acts, true)
+            }
+            _ => {
+                self.runs.queue.push((meta, vec![entry]));
+                (acts, false)
+            }
+        }
+    }
+
     /// Operator: end the item on air; the rest of its programme goes on. None: nothing on air.
     pub fn skip(&mut self, now: DateTime<Utc>) -> Option<Vec<Action>> {
         let id = self.on_air(now)?;

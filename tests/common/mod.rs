@@ -539,10 +539,16 @@ pub struct Tone {
 
 impl Capture {
     pub fn start(env: &[(String, String)], out: &Path) -> Capture {
+        Capture::start_from(env, out, "rig.monitor")
+    }
+
+    /// Records another PulseAudio source of the rig (e.g. a microphone's).
+    pub fn start_from(env: &[(String, String)], out: &Path, device: &str) -> Capture {
         let child = Command::new("python3")
             .arg(repo().join("tests/rig").join("capture.py"))
             .arg("record")
             .arg(out)
+            .arg(format!("--device={device}"))
             .envs(env.iter().cloned())
             .spawn()
             .unwrap();

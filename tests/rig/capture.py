@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Records the rig's monitor with wall-clock time for every read, and finds the sound in it.
 
-capture.py record OUT [--seconds N]   writes OUT.raw (s16le mono 48 kHz) and OUT.json (reads)
+capture.py record OUT [--seconds N] [--device SRC]   writes OUT.raw (s16le mono 48 kHz) and OUT.json (reads)
 capture.py analyze OUT [--threshold 0.02]   prints JSON: segments with wall-clock start/end (ns)
 capture.py tones OUT [--threshold 0.02]     prints JSON: runs of one pure tone (Hz, to 50 Hz; 0 is
                                             silence) with wall-clock start/end (ns), and the segments
@@ -19,7 +19,7 @@ def record(a):
     def _s(*_):
         nonlocal stop; stop = True
     signal.signal(signal.SIGTERM, _s); signal.signal(signal.SIGINT, _s)
-    p = subprocess.Popen(["parec", "--device=rig.monitor", "--format=s16le", f"--rate={RATE}", "--channels=1",
+    p = subprocess.Popen(["parec", f"--device={a.device}", "--format=s16le", f"--rate={RATE}", "--channels=1",
                           "--latency-msec=5", "--raw"], stdout=subprocess.PIPE, bufsize=0)
     fd = p.stdout.fileno(); total = 0; reads = []; end = time.monotonic() + a.seconds
     with open(a.out + ".raw", "wb") as f:
@@ -93,7 +93,7 @@ def tones(a):
     print(json.dumps({"capture_s": len(x) / rate, "tones": out, "segments": seg["segments"]}))
 
 ap = argparse.ArgumentParser(); sub = ap.add_subparsers(dest="cmd", required=True)
-r = sub.add_parser("record"); r.add_argument("out"); r.add_argument("--seconds", type=float, default=3600)
+r = sub.add_parser("record"); r.add_argument("out"); r.add_argument("--seconds", type=float, default=3600); r.add_argument("--device", default="rig.monitor")
 z = sub.add_parser("analyze"); z.add_argument("out"); z.add_argument("--threshold", type=float, default=0.02); z.add_argument("--min-gap-ms", type=float, default=3)
 t = sub.add_parser("tones"); t.add_argument("out"); t.add_argument("--threshold", type=float, default=0.02); t.add_argument("--min-gap-ms", type=float, default=3)
 a = ap.parse_args()
