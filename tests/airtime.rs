@@ -261,8 +261,9 @@ fn writer_bin() -> PathBuf {
         .parent()
         .unwrap()
         .join("examples/airtime_writer");
-    if !p.exists() {
-        // `cargo test --all-targets` builds examples; a narrower run may not have.
+    {
+        // `cargo test --all-targets` builds examples; a narrower run may not have, or may
+        // have left an old one (a schema behind): cargo makes sure (a no-op when fresh).
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let st = std::process::Command::new(cargo)
             .args(["build", "--example", "airtime_writer"])

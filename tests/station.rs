@@ -445,11 +445,12 @@ fn a_simulated_month_of_the_example_gives_the_expected_counts() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let o = stdout(&out);
     // December 2026: 27 Mon–Sat mornings, 9 CCHC columns (5 Tue + 4 Fri), 23 weekday
-    // afternoons, 4 Sunday reviews (2 CCHC + 1 public-service item each); 2 jingles each.
+    // afternoons, 4 Sunday reviews (2 CCHC + 1 public-service item each); 2 jingles each;
+    // 18 VOV1 relays (4 Mon, 5 Wed, 5 Thu, 4 Sat: the simulated relay airs its window).
     assert!(o.contains("   17 airings  cchc"), "{o}");
     assert!(o.contains("   54 airings  dich-vu-cong"), "{o}");
-    assert!(o.contains("  126 airings  (nhạc hiệu"), "{o}");
-    assert!(o.contains("63 runs"), "{o}");
+    assert!(o.contains("  144 airings  (ngoài chuyên mục"), "{o}");
+    assert!(o.contains("81 runs"), "{o}");
     // The report on that log meets both targets.
     let rep = st.run(&[
         "report",

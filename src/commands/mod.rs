@@ -180,7 +180,7 @@ pub fn simulate_cmd(
             );
             for (cat, n) in &sum.completed {
                 let name = if cat.is_empty() {
-                    "(nhạc hiệu, tệp cố định)".to_string()
+                    "(ngoài chuyên mục: nhạc hiệu, tệp, tiếp sóng)".to_string()
                 } else {
                     format!(
                         "{cat} — {}",
