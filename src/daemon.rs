@@ -101,7 +101,7 @@ fn load(path: &Path) -> Result<(Config, Lengths), crate::config::Diagnostics> {
     for d in w.warnings() {
         tracing::warn!("{d}");
     }
-    let fixed = crate::media::probe::fixed_lengths(&c);
+    let fixed = crate::media::probe::fixed_lengths(c.fixed_files());
     Ok((c, fixed))
 }
 

@@ -171,7 +171,7 @@ pub fn simulate(
             c.valid_from = c.valid_from.min(from);
         }
     }
-    let fixed = crate::media::probe::fixed_lengths(&config);
+    let fixed = crate::media::probe::fixed_lengths(config.fixed_files());
     let mut sim = Sim::new(config, fixed, items, History::default(), from, db, wav)?;
     sim.run_until(until, true)?;
     sim.driver.player.finish()?;

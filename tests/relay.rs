@@ -422,6 +422,15 @@ fn a_relay_airs_on_its_second_falls_back_when_the_upstream_dies_and_goes_back_to
     assert_eq!(s[2]["to_ms"].as_u64(), Some(24_000));
     let detail: serde_json::Value = serde_json::from_str(row.detail.as_deref().unwrap()).unwrap();
     assert!(detail["connects"].as_u64().unwrap() >= 2, "{detail}");
+    // The moment the stream ran dry before the fallback took over is a dropout.
+    let drops = detail["dropouts"].as_array().unwrap();
+    assert!(
+        drops.iter().any(|x| {
+            let at = x["at_ms"].as_i64().unwrap();
+            (at - s[1]["from_ms"].as_i64().unwrap()).abs() <= 100
+        }),
+        "{detail}"
+    );
     assert!(
         detail["bytes"].as_u64().unwrap() > 16_000 * 15,
         "128 kb/s for most of 24 s: {detail}"

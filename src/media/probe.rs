@@ -409,13 +409,13 @@ impl Lengths {
     }
 }
 
-/// The lengths of every fixed file a configuration names (jingles, fixed segments, the
-/// alert tone), probed once each: what the station needs, computed off its loop.
+/// The lengths of the fixed files a configuration names (jingles, fixed segments, the
+/// alert tone: `Config::fixed_files`), probed once each: what the station needs, computed
+/// off its loop.
 pub fn fixed_lengths(
-    config: &crate::config::Config,
+    files: Vec<std::path::PathBuf>,
 ) -> std::collections::HashMap<std::path::PathBuf, Option<Duration>> {
-    config
-        .fixed_files()
+    files
         .into_iter()
         .map(|p| {
             let d = duration(&p);

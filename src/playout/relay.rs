@@ -56,6 +56,15 @@ pub struct RelaySummary {
     pub connects: u32,
     /// Each stretch of the window and what aired in it, in order.
     pub spans: Vec<Span>,
+    /// Moments a stream on air had no data and silence was aired in its place.
+    pub dropouts: Vec<Dropout>,
+}
+
+/// A dropout: ms from the window's start, and how long.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Dropout {
+    pub at_ms: u64,
+    pub ms: u64,
 }
 
 /// A stretch of a relay's window: ms from the window's start, what aired and why.
@@ -205,6 +214,7 @@ pub fn air(
     // What airs: 0 the stream, k the k-th fallback, groups + 1 silence.
     let silence = groups + 1;
     let mut spans: Vec<Span> = Vec::new();
+    let mut dropouts: Vec<Dropout> = Vec::new();
     let mut span_from = 0u64;
     let mut why: Option<String> = None;
     let mut active = 0usize;
@@ -284,6 +294,7 @@ pub fn air(
         }
         buf.clear();
         let mut starved = false;
+        let block_start = written;
         let mut gain = item.gain;
         if active == 0 || (active <= groups && stream_of(active).is_some()) {
             let s = stream_of(active).expect("a stream");
@@ -343,6 +354,14 @@ pub fn air(
         }
         *ring.frames += n;
         written += n;
+        match (starved, dropouts.last_mut()) {
+            (true, Some(d)) if d.at_ms + d.ms >= ms(block_start) => d.ms = ms(written) - d.at_ms,
+            (true, _) => dropouts.push(Dropout {
+                at_ms: ms(block_start),
+                ms: ms(written) - ms(block_start),
+            }),
+            _ => {}
+        }
 
         // Leave a stream that is down: at once when its connection is gone and nothing is
         // buffered, else after `after` of silence or missing data.
@@ -439,6 +458,7 @@ pub fn air(
             bytes: h.bytes,
             connects: h.connects,
             spans,
+            dropouts,
         }))),
     });
     let _ = ring.markers.push(Marker {
