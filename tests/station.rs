@@ -83,7 +83,7 @@ fn sim(
 ) -> Sim {
     Sim::new(
         config.clone(),
-        loaxa::media::probe::fixed_lengths(config),
+        loaxa::media::probe::fixed_lengths(config.fixed_files()),
         items.to_vec(),
         history,
         from,
