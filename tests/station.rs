@@ -614,7 +614,7 @@ fn a_retry_after_a_lost_device_resumes_from_the_item_that_failed() {
             .collect()
     };
     let start = local(1, 6, 0, 0);
-    let fixed = loaxa::media::probe::fixed_lengths(&c);
+    let fixed = loaxa::media::probe::fixed_lengths(c.fixed_files());
     let (mut st, _) = Station::new(c, fixed, items, History::default(), local(1, 5, 59, 0));
     let mut plans = cues(st.tick(start - chrono::Duration::seconds(2)));
     assert_eq!(plans.len(), 1);
