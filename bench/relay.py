@@ -103,9 +103,9 @@ alarms:
 programmes:
 {progs}""")
 def hms(t): return f"{t.hour}h{t.minute:02d}m{t.second:02d}s"
-preds = " or ".join(f"{{ {hms(t)}-{hms(t + datetime.timedelta(seconds=WINDOW - 1))} }}" for t in starts)
+preds = "{ " + " or ".join(f"{hms(t)}-{hms(t + datetime.timedelta(seconds=WINDOW - 1))}" for t in starts) + " }"
 open(f"{d}/ls.liq", "w").write(f"""settings.init.allow_root.set(true)
-settings.log.stdout.set(false)
+settings.log.stdout.set(true)
 settings.log.file.set(false)
 settings.frame.audio.samplerate.set(48000)
 up = input.http("{up_url}")
@@ -115,13 +115,15 @@ s = switch(track_sensitive=false, [({preds}, relay), ({{true}}, blank())])
 output.pulseaudio(device="ls", s)
 """)
 
+if subprocess.run(["liquidsoap", "--check", f"{d}/ls.liq"], capture_output=True).returncode != 0:
+    sys.exit(f"liquidsoap refuses {d}/ls.liq")
 up = upstream()
 caps = {n: subprocess.Popen(["python3", capture, "record", f"{d}/{n}", f"--device={dev}"], env=env)
         for n, dev in (("loaxa", "rig.monitor"), ("liquidsoap", "ls.monitor"), ("mic", "mic.monitor"))}
 time.sleep(0.7)
 procs = {
     "loaxa": subprocess.Popen([loaxa, "run", "--config", f"{d}/schedule.yaml"], env=env, stdout=subprocess.DEVNULL, stderr=open(f"{d}/loaxa.log", "w")),
-    "liquidsoap": subprocess.Popen(["liquidsoap", f"{d}/ls.liq"], env=dict(env, TZ="UTC"), stdout=subprocess.DEVNULL, stderr=open(f"{d}/ls.log", "w")),
+    "liquidsoap": subprocess.Popen(["liquidsoap", f"{d}/ls.liq"], env=dict(env, TZ="UTC"), stdout=open(f"{d}/ls.log", "w"), stderr=subprocess.STDOUT),
 }
 def cpu(pid):
     f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
