@@ -10,11 +10,12 @@ A listener records each mount's bytes with their arrival times; the first loud s
 after each second is found by decoding the capture with ffmpeg and mapped back to the byte
 (128 kb/s CBR: 16 000 bytes a second) that carried it.
 
-usage: bench/icecast.py [--seconds N]      (needs: icecast2, liquidsoap, ffmpeg)"""
+usage: bench/icecast.py [--seconds N] [--channels 1|2]      (needs: icecast2, liquidsoap, ffmpeg)"""
 import argparse, json, math, os, shutil, signal, socket, statistics, struct, subprocess, tempfile, threading, time, wave
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ap = argparse.ArgumentParser(); ap.add_argument("--seconds", type=int, default=75); a = ap.parse_args()
+ap = argparse.ArgumentParser(); ap.add_argument("--seconds", type=int, default=75)
+ap.add_argument("--channels", type=int, default=2, help="1: mono mounts (both), as loudspeakers are"); a = ap.parse_args()
 subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=root, check=True)
 loaxa = os.path.join(root, "target/release/loaxa")
 
@@ -50,6 +51,7 @@ outputs:
   - icecast: "http://127.0.0.1:{port}/loaxa.mp3"
     password_file: pass
     bitrate: 128
+    channels: {a.channels}
 programmes:
   - name: Tone
     when: "*/10 * * * * *"
@@ -60,7 +62,7 @@ settings.log.stdout.set(false)
 settings.log.file.set(false)
 settings.frame.audio.samplerate.set(48000)
 s = switch(track_sensitive=false, [({{0s or 10s or 20s or 30s or 40s or 50s}}, single("{tone}")), ({{true}}, blank())])
-output.icecast(%mp3(bitrate=128, samplerate=48000, stereo=true), host="127.0.0.1", port={port}, password="{pw}", mount="ls.mp3", fallible=true, s)
+output.icecast(%mp3(bitrate=128, samplerate=48000, stereo={"true" if a.channels == 2 else "false"}), host="127.0.0.1", port={port}, password="{pw}", mount="ls.mp3", fallible=true, s)
 """)
 procs = {
     "loaxa": subprocess.Popen([loaxa, "run", "--config", f"{d}/schedule.yaml"], stdout=subprocess.DEVNULL, stderr=open(f"{d}/loaxa.log", "w")),

@@ -795,6 +795,11 @@ fn icecast_output_mistakes_are_positioned() {
         "cannot read the password file",
     );
     expect_error(
+        &with("  - icecast: \"http://a:8000/x.mp3\"\n    password: bi-mat\n    channels: 6\n"),
+        "15:15",
+        "a stream is mono or stereo",
+    );
+    expect_error(
         &with("  - icecast: \"http://a:8000/x.mp3\"\n    password: bi-mat\n    bitrate: 100\n"),
         "15:14",
         "100 kb/s is not an MP3 bitrate",

@@ -368,14 +368,20 @@ fn unescape(s: &str) -> String {
     out
 }
 
-/// An Opus mount (Ogg): up before the programme, the programme heard in it, its title in
-/// the stream's tags (a new Ogg link when the title changes).
+/// An Opus mount (Ogg, mono as loudspeakers are): up before the programme, the programme
+/// heard in it (the mix of the output's two channels), its title in the stream's tags (a
+/// new Ogg link when the title changes).
 #[test]
 fn an_opus_mount_carries_the_programme_and_its_title() {
     let _rig = RIG.lock().unwrap_or_else(|e| e.into_inner());
     let ice = Icecast::start();
     let (_, when) = second_after(7);
-    let st = station_in(&ice, false, &[&when], "format: opus\n    bitrate: 32");
+    let st = station_in(
+        &ice,
+        false,
+        &[&when],
+        "format: opus\n    bitrate: 32\n    channels: 1",
+    );
     tone(
         &st.path().join("audio/tin/2026-01-01 bản tin.wav"),
         660.0,
@@ -406,5 +412,7 @@ fn an_opus_mount_carries_the_programme_and_its_title() {
         l.received_contains("TITLE=Thử 0 — bản tin".as_bytes()),
         "the title in the stream's tags"
     );
-    assert!(l.received_contains(b"OpusHead"));
+    // OpusHead, version 1, one channel.
+    assert!(l.received_contains(b"OpusHead\x01\x01"), "a mono stream");
+    assert!(status.contains("channels=1"), "{status}");
 }

@@ -139,6 +139,8 @@ pub struct Icecast {
     pub format: StreamFormat,
     /// kb/s.
     pub bitrate: u32,
+    /// 1 (mono: loudspeakers are, and it costs half the encoding) or 2.
+    pub channels: u16,
     /// The stream's name and description, as listeners' players show them.
     pub name: Option<String>,
     pub description: Option<String>,
@@ -632,6 +634,8 @@ struct RawIcecast {
     format: Option<StreamFormat>,
     #[serde(default)]
     bitrate: Option<u32>,
+    #[serde(default)]
+    channels: Option<u16>,
     #[serde(default)]
     name: Option<String>,
     #[serde(default)]
@@ -1136,6 +1140,15 @@ impl Cx {
             );
             return None;
         }
+        let channels = raw.channels.unwrap_or(2);
+        if !(1..=2).contains(&channels) {
+            self.error(
+                self.loc.value(&at("channels")),
+                format!("`channels: {channels}` — a stream is mono or stereo"),
+                "write `channels: 1` (mono, for loudspeakers) or `channels: 2`",
+            );
+            return None;
+        }
         Some(Icecast {
             host: host.to_string(),
             port: port.unwrap_or(8000),
@@ -1144,6 +1157,7 @@ impl Cx {
             password: Secret(password),
             format,
             bitrate,
+            channels,
             name: raw.name.map(|n| nfc(n.trim())),
             description: raw.description.map(|d| nfc(d.trim())),
         })

@@ -107,7 +107,9 @@ impl IcecastSink {
 impl Sink for IcecastSink {
     fn open(&mut self, channels: u16, rate: u32) -> Result<(), String> {
         self.input_channels = channels.max(1) as usize;
-        self.channels = self.input_channels.min(2);
+        self.channels = self
+            .input_channels
+            .min(self.spec.channels.clamp(1, 2) as usize);
         let bitrate = match self.spec.bitrate {
             32 => mp3lame_encoder::Bitrate::Kbps32,
             40 => mp3lame_encoder::Bitrate::Kbps40,
@@ -263,11 +265,8 @@ impl IcecastSink {
         let input: &[f32] = if self.input_channels == self.channels {
             samples
         } else {
-            // More channels than MP3 carries: the first two.
             self.pcm.clear();
-            for f in samples.chunks_exact(self.input_channels) {
-                self.pcm.extend_from_slice(&f[..self.channels]);
-            }
+            fit(samples, self.input_channels, self.channels, &mut self.pcm);
             &self.pcm
         };
         self.out.clear();
@@ -283,6 +282,18 @@ impl IcecastSink {
         conn.write_all(&self.out[..n])
             .map_err(|e| format!("the Icecast connection broke: {e}"))?;
         Ok(n as u64)
+    }
+}
+
+/// The output's frames as the stream's channels: mono is the mix of every channel (a
+/// loudspeaker cluster is mono), two channels the first two of more.
+fn fit(samples: &[f32], input: usize, channels: usize, out: &mut Vec<f32>) {
+    for f in samples.chunks_exact(input) {
+        if channels == 1 {
+            out.push(f.iter().sum::<f32>() / input as f32);
+        } else {
+            out.extend_from_slice(&f[..channels.min(input)]);
+        }
     }
 }
 
@@ -385,9 +396,7 @@ impl OpusOgg {
         if input_channels == self.channels {
             self.pending.extend_from_slice(samples);
         } else {
-            for f in samples.chunks_exact(input_channels) {
-                self.pending.extend_from_slice(&f[..self.channels]);
-            }
+            fit(samples, input_channels, self.channels, &mut self.pending);
         }
         if !self.started {
             self.headers()?;
