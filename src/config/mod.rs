@@ -1361,6 +1361,9 @@ impl Cx {
             );
             return out;
         };
+        // Names seen so far and the line of each (a set: thousands of programmes check in
+        // linear time).
+        let mut names: std::collections::HashMap<String, usize> = Default::default();
         for (i, v) in items.into_iter().enumerate() {
             let path = join_index("programmes", i);
             let Some(raw) = self.read::<RawProgramme>(&path, &format!("programme {}", i + 1), v)
@@ -1368,8 +1371,7 @@ impl Cx {
                 continue;
             };
             let name = nfc(raw.name.trim());
-            if let Some(prev) = out.iter().find(|p| p.name == name) {
-                let line = prev.pos.line;
+            if let Some(line) = names.get(&name).copied() {
                 self.error(
                     self.loc.value(&join_key(&path, "name")),
                     format!("a second programme is named `{name}`"),
@@ -1412,6 +1414,8 @@ impl Cx {
                     segments.push(s);
                 }
             }
+            let pos = self.loc.value(&path);
+            names.entry(name.clone()).or_insert(pos.line);
             out.push(Programme {
                 name,
                 when,
@@ -1421,7 +1425,7 @@ impl Cx {
                 priority: raw.priority,
                 max_duration: raw.max_duration.map(|d| d.0),
                 segments,
-                pos: self.loc.value(&path),
+                pos,
                 when_pos,
                 max_duration_pos: self.loc.value(&join_key(&path, "max_duration")),
             });
