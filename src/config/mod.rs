@@ -601,6 +601,44 @@ struct RawEmergency {
     after: AfterEmergency,
 }
 
+/// Every distinct `when` expression of these programmes, parsed: on two threads when there
+/// are many (croner's parse is most of the cost of checking thousands of programmes).
+fn parse_all_when(
+    items: &[Value],
+) -> std::collections::HashMap<String, Result<CronSpec, cron::CronProblem>> {
+    let mut texts: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for v in items {
+        let when = v.get("when");
+        let list: Vec<&Value> = match when {
+            Some(Value::Sequence(l)) => l.iter().collect(),
+            Some(w) => vec![w],
+            None => vec![],
+        };
+        for w in list {
+            if let Value::String(t) = w {
+                let t = t.trim().to_string();
+                if seen.insert(t.clone()) {
+                    texts.push(t);
+                }
+            }
+        }
+    }
+    let parse = |ts: &[String]| -> Vec<(String, Result<CronSpec, cron::CronProblem>)> {
+        ts.iter().map(|t| (t.clone(), CronSpec::parse(t))).collect()
+    };
+    if texts.len() < 256 {
+        return parse(&texts).into_iter().collect();
+    }
+    let (a, b) = texts.split_at(texts.len() / 2);
+    std::thread::scope(|sc| {
+        let other = sc.spawn(|| parse(b));
+        let mut out: std::collections::HashMap<_, _> = parse(a).into_iter().collect();
+        out.extend(other.join().unwrap_or_default());
+        out
+    })
+}
+
 /// A stream's host, its name when none is given.
 fn host_of(url: &str) -> String {
     if url.starts_with(crate::media::stream::LIVE) {
@@ -1364,6 +1402,7 @@ impl Cx {
         // Names seen so far and the line of each (a set: thousands of programmes check in
         // linear time).
         let mut names: std::collections::HashMap<String, usize> = Default::default();
+        let parsed = parse_all_when(&items);
         for (i, v) in items.into_iter().enumerate() {
             let path = join_index("programmes", i);
             let Some(raw) = self.read::<RawProgramme>(&path, &format!("programme {}", i + 1), v)
@@ -1383,7 +1422,11 @@ impl Cx {
             let mut when_pos = Vec::new();
             for (text, p) in self.strings(&when_path, raw.when, "`when`") {
                 let pos = self.loc.value(&p);
-                match CronSpec::parse(&text) {
+                let r = match parsed.get(text.trim()) {
+                    Some(r) => r.clone(),
+                    None => CronSpec::parse(&text),
+                };
+                match r {
                     Ok(c) => {
                         when.push(c);
                         when_pos.push(pos);
