@@ -381,11 +381,13 @@ fn a_relay_airs_on_its_second_falls_back_when_the_upstream_dies_and_goes_back_to
         ms(t, on.end_ns) >= (killed - t).num_milliseconds() - 100,
         "the stream aired until it was killed: {what}"
     );
-    // Back to the stream once it has had sound again (reconnect backoff + 2 s).
+    // Back to the stream once it has had sound again. Budget: a reconnection's backoff
+    // (≤ 2 s), 2 s of sound before going back, the feeder's lead over the air (≤ 1.2 s),
+    // connecting and decoding, and slack for a loaded machine; 4.7–5.1 s measured.
     let again = first(&tones, UP, fb.start_ns).expect(&what);
     let t_back = ms(t, again.start_ns) - (back - t).num_milliseconds();
     assert!(
-        (0..=6000).contains(&t_back),
+        (0..=7500).contains(&t_back),
         "back on the stream {t_back} ms after it returned: {what}"
     );
     // The window ends on its second: nothing after it.
@@ -618,10 +620,11 @@ fn an_hls_relay_airs_on_its_second_falls_back_and_goes_back() {
     assert!(ms(t, on.end_ns) >= 4000, "{what}");
     let again = first(&tones, UP, fb.start_ns).expect(&what);
     let t_back = ms(t, again.start_ns) - (back - t).num_milliseconds();
-    // Budget: the first new segment (~1.3 s), a reconnection's backoff (≤ 2 s), 2 s of
-    // sound before going back, and slack for a loaded machine.
+    // Budget: the first new segment (~1.3 s), a reconnection's backoff (≤ 2 s) or the
+    // playlist's next look (0.5 s), 2 s of sound before going back, the feeder's lead
+    // (≤ 1.2 s), and slack for a loaded machine; 4.8 s measured.
     assert!(
-        (0..=8000).contains(&t_back),
+        (0..=9000).contains(&t_back),
         "back on the stream {t_back} ms after it returned: {what}"
     );
     let end = ms(t, again.end_ns);
