@@ -1567,18 +1567,7 @@ impl Cx {
         }
         let kind = if let Some(key) = raw.category {
             if !keys.contains(&key) {
-                let hint = match did_you_mean(&key, keys.iter().map(String::as_str)) {
-                    Some(s) => format!("did you mean `{s}`?"),
-                    None => format!(
-                        "define it under `categories:` (known: {})",
-                        backticked(keys)
-                    ),
-                };
-                self.error(
-                    self.loc.value(&join_key(path, "category")),
-                    format!("unknown category `{key}`"),
-                    hint,
-                );
+                self.unknown_category(path, &key, keys);
                 return None;
             }
             if raw.count == Some(0) {
@@ -1614,6 +1603,22 @@ impl Cx {
             }
         };
         Some(Segment { kind, pos })
+    }
+
+    /// A segment's or fallback's `category:` that `categories:` does not define.
+    fn unknown_category(&mut self, path: &str, key: &str, keys: &[String]) {
+        let hint = match did_you_mean(key, keys.iter().map(String::as_str)) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!(
+                "define it under `categories:` (known: {})",
+                backticked(keys)
+            ),
+        };
+        self.error(
+            self.loc.value(&join_key(path, "category")),
+            format!("unknown category `{key}`"),
+            hint,
+        );
     }
 
     /// A capture device for a live segment, as its stream address (`live:NAME`): `default`
@@ -1788,18 +1793,7 @@ impl Cx {
         }
         if let Some(key) = raw.category {
             if !keys.contains(&key) {
-                let hint = match did_you_mean(&key, keys.iter().map(String::as_str)) {
-                    Some(s) => format!("did you mean `{s}`?"),
-                    None => format!(
-                        "define it under `categories:` (known: {})",
-                        backticked(keys)
-                    ),
-                };
-                self.error(
-                    self.loc.value(&join_key(path, "category")),
-                    format!("unknown category `{key}`"),
-                    hint,
-                );
+                self.unknown_category(path, &key, keys);
                 return None;
             }
             let pick = raw
