@@ -335,6 +335,13 @@ impl Icecast {
         format!("http://127.0.0.1:{}{mount}", self.port)
     }
 
+    /// The last lines of icecast2's error log, for a failing test's message.
+    pub fn error_log(&self) -> String {
+        let all = std::fs::read_to_string(self.dir.join("error.log")).unwrap_or_default();
+        let lines: Vec<&str> = all.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+
     pub fn pid(&self) -> Option<i32> {
         std::fs::read_to_string(self.dir.join("icecast.pid"))
             .ok()?
