@@ -487,6 +487,13 @@ fn a_simulated_month_of_the_example_gives_the_expected_counts() {
             .collect::<Vec<_>>(),
         vec![12, 12, 12]
     );
+    // The 18 VOV1 windows of 30 minutes are counted as relay airtime, though a simulated
+    // relay leaves no summary of what the stream did.
+    let relays = v["relays"].as_array().unwrap();
+    assert_eq!(relays.len(), 1, "{relays:?}");
+    assert_eq!(relays[0]["url"], "http://127.0.0.1:8000/vov1.mp3");
+    assert_eq!(relays[0]["airings"], 18);
+    assert_eq!(relays[0]["airtime_minutes"].as_f64(), Some(540.0));
     // Never the live log.
     let live = st.path().join("state/airtime.db");
     let r = st.run(&[

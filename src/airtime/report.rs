@@ -264,8 +264,9 @@ impl<'a> Builder<'a> {
                 reason: a.reason_for_people().unwrap_or_default().to_string(),
             });
         }
-        if let Some(detail) = &a.detail {
-            self.add_relay(a, detail, played);
+        let source = a.item_path.as_deref().unwrap_or_default();
+        if a.detail.is_some() || crate::media::Source::is_stream(source) {
+            self.add_relay(a, played);
         }
         let Some(cat) = &a.category else { return };
         let acc = self.cats.entry(cat.clone()).or_default();
@@ -296,11 +297,15 @@ impl<'a> Builder<'a> {
         it.count += 1;
     }
 
-    /// A relay's row: its detail (the relay's summary) says how its window was made up.
-    fn add_relay(&mut self, a: &Airing, detail: &str, played: Duration) {
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(detail) else {
-            return;
-        };
+    /// A relay's row. Its detail (the relay's summary) says how its window was made up;
+    /// a row without one (simulated, or cut by a crash before the summary was written)
+    /// still counts its airtime.
+    fn add_relay(&mut self, a: &Airing, played: Duration) {
+        let v = a
+            .detail
+            .as_deref()
+            .and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok())
+            .unwrap_or_default();
         let title = a.title.clone().unwrap_or_default();
         let i = match self.relays.iter().position(|(t, _)| *t == title) {
             Some(i) => i,
@@ -310,7 +315,11 @@ impl<'a> Builder<'a> {
             }
         };
         let acc = &mut self.relays[i].1;
-        acc.url = v["url"].as_str().unwrap_or_default().to_string();
+        acc.url = v["url"]
+            .as_str()
+            .or(a.item_path.as_deref())
+            .unwrap_or_default()
+            .to_string();
         acc.played += played;
         if a.status == Status::Completed {
             acc.airings += 1;

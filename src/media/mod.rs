@@ -39,6 +39,13 @@ pub enum Source {
 }
 
 impl Source {
+    /// Whether an address names a stream (a relay or a live input) rather than a file.
+    pub fn is_stream(address: &str) -> bool {
+        ["http://", "https://", stream::LIVE]
+            .iter()
+            .any(|p| address.starts_with(p))
+    }
+
     /// The file behind it, for the sources that are files.
     pub fn path(&self) -> Option<&Path> {
         match self {
