@@ -77,6 +77,10 @@ struct Daemon {
     reloads: (u64, u64),
     /// `--demo`: air the first programme once the library has settled (or by this time).
     demo_by: Option<Instant>,
+    /// Where the console listens, once it does.
+    console: Option<String>,
+    /// The audit trail, written off the loop.
+    access: Option<Arc<std::sync::Mutex<crate::access::Access>>>,
 }
 
 /// Runs the daemon until a signal; returns the exit code.
@@ -256,11 +260,32 @@ async fn run_async(opts: Options) -> i32 {
         last_saved: String::new(),
         last_error,
         demo_by: opts.demo.then(|| Instant::now() + Duration::from_secs(10)),
+        console: None,
+        access: match crate::access::Access::open(&store_path) {
+            Ok(a) => Some(Arc::new(std::sync::Mutex::new(a))),
+            Err(e) => {
+                tracing::error!(
+                    "{e} — the console and the audit trail are off until this is fixed"
+                );
+                None
+            }
+        },
     };
     d.exec(acts);
 
     spawn_signals(tx.clone());
     tokio::spawn(control::unix::serve(listener, handle.clone()));
+    if let (Some(h), Some(access)) = (&config.http, &d.access) {
+        d.console = console(
+            h,
+            &opts.config,
+            &config,
+            handle.clone(),
+            access.clone(),
+            &d.library,
+        )
+        .await;
+    }
     let _config_watch = watch_config(&opts.config, tx.clone());
 
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
@@ -360,7 +385,8 @@ async fn run_async(opts: Options) -> i32 {
                 let now = Utc::now();
                 d.pump(now);
                 tracing::debug!("command from {} via {}: {:?}", req.origin.who, req.origin.via, req.command);
-                d.command(req.command, req.reply, now);
+                let reply = d.audited(&req.command, req.origin, req.reply);
+                d.command(req.command, reply, now);
                 d.persist(Utc::now(), false);
             }
             m = rx.recv() => match m {
@@ -383,7 +409,99 @@ async fn run_async(opts: Options) -> i32 {
     }
 }
 
+/// Starts the web console and API on the configured address; where it listens, or None
+/// (logged) when it cannot: the station airs on without it.
+async fn console(
+    h: &crate::config::Http,
+    config_path: &Path,
+    config: &Config,
+    handle: control::Handle,
+    access: Arc<std::sync::Mutex<crate::access::Access>>,
+    library: &Service,
+) -> Option<String> {
+    let listener = match tokio::net::TcpListener::bind(h.listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!(
+                "console: cannot listen on {} ({e}); is another program using that port? Set `http.listen` to another",
+                h.listen
+            );
+            return None;
+        }
+    };
+    let at = listener.local_addr().map(|a| format!("http://{a}/")).ok()?;
+    tracing::info!("console: {at}");
+    let web = crate::http::Web {
+        handle,
+        access,
+        sessions: Arc::new(std::sync::Mutex::new(crate::http::Sessions::new(h.session))),
+        library: library.reader(),
+        config_path: config_path.to_path_buf(),
+        history: config.paths.state.join("schedule-history"),
+    };
+    tokio::spawn(crate::http::serve(listener, web));
+    Some(at)
+}
+
 impl Daemon {
+    /// For a command that changes something, a reply that first writes who asked, from
+    /// where, and how it ended into the audit trail (off the loop); `reply` itself
+    /// otherwise. Every transport's commands pass here.
+    fn audited(
+        &self,
+        cmd: &Command,
+        origin: control::Origin,
+        reply: oneshot::Sender<Result<Outcome, Error>>,
+    ) -> oneshot::Sender<Result<Outcome, Error>> {
+        let (action, target) = match cmd {
+            Command::Status => return reply,
+            Command::Play { target, emergency } => {
+                let t = match target {
+                    Target::Item(i) => format!("item:{i}"),
+                    Target::Category(c) => format!("category:{c}"),
+                };
+                (if *emergency { "emergency" } else { "play" }, Some(t))
+            }
+            Command::Live { device, .. } => ("live", Some(device.clone())),
+            Command::Skip => ("skip", None),
+            Command::Stop => ("stop", None),
+            Command::Reload => ("reload", None),
+        };
+        let Some(access) = self.access.clone() else {
+            return reply;
+        };
+        let (tx, rx) = oneshot::channel::<Result<Outcome, Error>>();
+        // The row is written before the client hears back: what it was told is on record.
+        tokio::spawn(async move {
+            let Ok(r) = rx.await else { return };
+            let outcome = match &r {
+                Ok(_) => "ok".to_string(),
+                Err(e) => e.code.as_str().to_string(),
+            };
+            let entry = crate::access::AuditEntry {
+                at: Utc::now(),
+                who: origin.who,
+                via: origin.via,
+                address: origin.address,
+                action: action.into(),
+                target,
+                outcome,
+            };
+            let _ = tokio::task::spawn_blocking(move || {
+                if let Err(e) = access
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .record(&entry)
+                {
+                    tracing::error!("audit trail: {e}");
+                }
+            })
+            .await;
+            let _ = reply.send(r);
+        });
+        tx
+    }
+
     fn exec(&mut self, acts: Vec<crate::station::Action>) {
         if let Err(e) = self.driver.exec(acts) {
             tracing::error!("airtime log: {e} — airing goes on; rows are kept in memory and written when the log takes them again");
@@ -470,6 +588,7 @@ impl Daemon {
             air,
             outputs: player.health(),
             alarms: self.driver.alarms(),
+            console: self.console.clone(),
         }
     }
 

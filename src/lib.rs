@@ -4,6 +4,7 @@
 //! log. Decisions (what is due, what it picks, what a report counts) are plain functions
 //! of their inputs and a [`clock`]; I/O stays at the edges.
 
+pub mod access;
 pub mod airtime;
 pub mod check;
 pub mod clock;
@@ -12,6 +13,7 @@ pub mod config;
 pub mod control;
 pub mod daemon;
 pub mod driver;
+pub mod http;
 pub mod i18n;
 pub mod item;
 pub mod library;

@@ -151,6 +151,20 @@ enum Command {
     Export(airtime::ExportArgs),
     /// The month's report against the plan's targets (Vietnamese).
     Report(airtime::ReportArgs),
+    /// The accounts of the web console and the API.
+    #[command(subcommand)]
+    User(commands::access::UserCmd),
+    /// API tokens for programs (the provincial system's adapter, scripts).
+    #[command(subcommand)]
+    Token(commands::access::TokenCmd),
+    /// Who did what, from where, and how it ended (web, API, command line).
+    Audit {
+        /// How many days back.
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+        #[arg(long, value_enum, default_value = "text")]
+        format: commands::Format,
+    },
     /// The latest airings.
     Log {
         /// How many to show.
@@ -361,6 +375,18 @@ fn main() -> ExitCode {
         Command::Report(args) => match config(cfg, &mut err) {
             None => EXIT_INVALID,
             Some(c) => airtime::report_cmd(&c, args, now, &mut out, &mut err),
+        },
+        Command::User(c) => match config(cfg, &mut err) {
+            None => EXIT_INVALID,
+            Some(conf) => commands::access::user_cmd(&conf, c, now, &mut out, &mut err),
+        },
+        Command::Token(c) => match config(cfg, &mut err) {
+            None => EXIT_INVALID,
+            Some(conf) => commands::access::token_cmd(&conf, c, now, &mut out, &mut err),
+        },
+        Command::Audit { days, format } => match config(cfg, &mut err) {
+            None => EXIT_INVALID,
+            Some(conf) => commands::access::audit_cmd(&conf, days, format, now, &mut out, &mut err),
         },
         Command::Log { tail, follow, db } => match config(cfg, &mut err) {
             None => EXIT_INVALID,

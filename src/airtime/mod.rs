@@ -226,6 +226,32 @@ const MIGRATIONS: &[&str] = &[
     // 5: what a relay's window was made of (JSON: the stream, bytes, each stretch and
     // which fallback aired in it and why).
     "ALTER TABLE airings ADD COLUMN detail TEXT;",
+    // 6: who may use the console and the API, and the audit trail of what they did
+    // (see `access`).
+    "CREATE TABLE users (
+        name TEXT PRIMARY KEY,
+        role TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        changed_at INTEGER NOT NULL
+    );
+    CREATE TABLE tokens (
+        name TEXT PRIMARY KEY,
+        role TEXT NOT NULL,
+        hash TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        who TEXT NOT NULL,
+        via TEXT NOT NULL,
+        address TEXT,
+        action TEXT NOT NULL,
+        target TEXT,
+        outcome TEXT NOT NULL
+    );
+    CREATE INDEX audit_at ON audit(at, id);",
 ];
 
 /// The reason of an airing a crash or a power cut cut short, closed at the next start.
@@ -322,6 +348,18 @@ impl Store {
 
     fn db(&self) -> impl Fn(rusqlite::Error) -> Error + '_ {
         move |source| Error::Db {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// The connection, for the other tables of the station's database (`access`).
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub(crate) fn db_error(&self, source: rusqlite::Error) -> Error {
+        Error::Db {
             path: self.path.clone(),
             source,
         }

@@ -92,6 +92,9 @@ fn print_status(s: &Status, out: &mut dyn Write) {
     } else {
         let _ = writeln!(out, "library: {}", parts.join(", "));
     }
+    if let Some(c) = &s.console {
+        let _ = writeln!(out, "console: {c}");
+    }
     for o in s.outputs.iter().filter(|o| !o.master) {
         let _ = writeln!(
             out,

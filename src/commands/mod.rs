@@ -1,6 +1,7 @@
 //! The bodies of the CLI commands: each takes its options and an output, prints what the
 //! person asked for and returns the process exit code. `main.rs` only parses arguments.
 
+pub mod access;
 pub mod airtime;
 pub mod control;
 pub mod doctor;

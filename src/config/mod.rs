@@ -48,7 +48,21 @@ pub struct Config {
     pub catch_up: Duration,
     pub emergency: Option<Emergency>,
     pub alarms: Alarms,
+    /// The web console and HTTP API; off without an `http:` section.
+    pub http: Option<Http>,
 }
+
+/// Where the web console and the HTTP API listen, and their limits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Http {
+    /// `127.0.0.1:8080` by default (this PC only); `0.0.0.0:8080` for the LAN.
+    pub listen: std::net::SocketAddr,
+    /// A console session ends after this long without a request.
+    pub session: Duration,
+}
+
+pub const DEFAULT_HTTP_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_SESSION: Duration = Duration::from_secs(8 * 3600);
 
 /// When the output counts as dead air, and who is told.
 #[derive(Debug, Clone, PartialEq)]
@@ -680,7 +694,7 @@ struct RawIcecast {
     description: Option<String>,
 }
 
-const TOP_KEYS: [&str; 11] = [
+const TOP_KEYS: [&str; 12] = [
     "station",
     "paths",
     "output",
@@ -692,7 +706,15 @@ const TOP_KEYS: [&str; 11] = [
     "catch_up",
     "emergency",
     "alarms",
+    "http",
 ];
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    listen: Option<String>,
+    session: Option<HumanDuration>,
+}
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -906,6 +928,7 @@ impl Cx {
         let emergency =
             take("emergency").and_then(|v| self.emergency(v, &keys, &categories, &paths.audio));
         let alarms = self.alarms(take("alarms"), &base);
+        let http = take("http").map(|v| self.http(v));
 
         Some(Config {
             file: abs,
@@ -919,7 +942,45 @@ impl Cx {
             catch_up,
             emergency,
             alarms,
+            http,
         })
+    }
+
+    fn http(&mut self, v: Value) -> Http {
+        // `http:` alone (a null) turns the console on with the defaults.
+        let raw: RawHttp = match v {
+            Value::Null => RawHttp::default(),
+            v => self.read("http", "`http`", v).unwrap_or_default(),
+        };
+        let mut h = Http {
+            listen: DEFAULT_HTTP_LISTEN.parse().expect("a valid default"),
+            session: DEFAULT_SESSION,
+        };
+        if let Some(l) = raw.listen {
+            match l.trim().parse::<std::net::SocketAddr>() {
+                Ok(a) => h.listen = a,
+                Err(_) => self.error(
+                    self.loc.value("http.listen"),
+                    format!("`{l}` is not an address and port to listen on"),
+                    "write e.g. `listen: 127.0.0.1:8080` (this PC only) or `listen: 0.0.0.0:8080` (the LAN)",
+                ),
+            }
+        }
+        if let Some(d) = raw.session {
+            if d.0 < Duration::from_secs(60) {
+                self.error(
+                    self.loc.value("http.session"),
+                    format!(
+                        "`session: {}` is too short to use the console",
+                        format_duration(d.0)
+                    ),
+                    "write e.g. `session: 8h`",
+                );
+            } else {
+                h.session = d.0;
+            }
+        }
+        h
     }
 
     fn station(&mut self, v: Value) -> Option<StationInfo> {

@@ -8,20 +8,27 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use super::{Code, Command, Error, Event, Outcome, Status};
 
-/// Who asked, and through what: for the log now, for the audit trail later.
+/// Who asked, through what and from where: for the log and the audit trail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
-    /// `cli` (the Unix socket), a user name, or an API token's name.
+    /// `cli:<unix user>` (the control socket), a user name, or an API token's name.
     pub who: String,
-    /// The transport: `unix`, `http`.
-    pub via: &'static str,
+    /// The transport: `unix`, `http` (a console session), `api` (a token).
+    pub via: String,
+    /// The client's network address, when it has one.
+    pub address: Option<String>,
 }
 
 impl Origin {
-    pub fn local() -> Origin {
+    /// The control socket's client, named by its Unix user.
+    pub fn unix(uid: Option<u32>) -> Origin {
         Origin {
-            who: "cli".into(),
-            via: "unix",
+            who: match uid {
+                Some(u) => format!("cli:{}", crate::access::user_name(u)),
+                None => "cli".into(),
+            },
+            via: "unix".into(),
+            address: None,
         }
     }
 }

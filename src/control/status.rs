@@ -29,6 +29,9 @@ pub struct Status {
     pub air: StatusView,
     /// Every output: the master first, then the secondary sinks.
     pub outputs: Vec<OutputHealth>,
+    /// Where the web console answers (`http://ADDRESS:PORT/`), when it is on.
+    #[serde(default)]
+    pub console: Option<String>,
     /// What needs a person now (the airtime log cannot be written…), one line each.
     #[serde(default)]
     pub alarms: Vec<String>,

@@ -184,6 +184,7 @@ pub async fn serve(listener: tokio::net::UnixListener, handle: Handle) {
 
 async fn connection(stream: tokio::net::UnixStream, handle: Handle) {
     use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+    let origin = Origin::unix(stream.peer_cred().ok().map(|c| c.uid()));
     let (r, mut w) = stream.into_split();
     let mut line = Vec::new();
     let mut reader = tokio::io::BufReader::new(r).take(MAX_LINE as u64 + 1);
@@ -199,7 +200,7 @@ async fn connection(stream: tokio::net::UnixStream, handle: Handle) {
                 events(handle, &mut w).await;
                 return;
             }
-            Ok(Parsed::Command(cmd)) => Reply::of(handle.call(cmd, Origin::local()).await),
+            Ok(Parsed::Command(cmd)) => Reply::of(handle.call(cmd, origin).await),
             Err(e) => Reply::of(Err(e)),
         },
     };

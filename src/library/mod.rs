@@ -14,6 +14,7 @@ pub mod index;
 pub mod meta;
 
 pub mod watch;
+pub use self::watch::SnapshotReader;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};

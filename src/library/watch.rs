@@ -56,6 +56,16 @@ impl Snapshot {
     }
 }
 
+/// A cheap, cloneable view of the running library's latest snapshot.
+#[derive(Clone)]
+pub struct SnapshotReader(Arc<Mutex<Arc<Snapshot>>>);
+
+impl SnapshotReader {
+    pub fn get(&self) -> Arc<Snapshot> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
 enum Msg {
     Fs(Vec<PathBuf>, bool),
     Analysed(Job, Result<Analysis, Rejection>),
@@ -122,6 +132,11 @@ impl Service {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// A view of the latest snapshot that other threads and transports can hold.
+    pub fn reader(&self) -> SnapshotReader {
+        SnapshotReader(self.snapshot.clone())
     }
 
     /// Takes a complete file now (see [`Library::ingest`]); `done` gets its item, or why

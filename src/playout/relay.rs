@@ -29,6 +29,11 @@ const MAX_LEAD: Duration = Duration::from_millis(1200);
 const LIVE_BLOCK_MS: u32 = 5;
 const LIVE_LOW: Duration = Duration::from_millis(15);
 const LIVE_MAX_LEAD: Duration = Duration::from_millis(60);
+/// A live input's capture backlog that stood (never drained) for this long is dropped
+/// down to [`LIVE_SLACK`]: after a stall (a busy CPU) the delay comes back to where it was
+/// instead of staying longer for the rest of the announcement.
+const LIVE_TRIM_EVERY: Duration = Duration::from_millis(250);
+const LIVE_SLACK: Duration = Duration::from_millis(20);
 
 /// What a relay's feeder reports as it airs, for the log and the console.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -219,6 +224,9 @@ pub fn air(
     let mut why: Option<String> = None;
     let mut active = 0usize;
     let mut dead = 0u64;
+    // The least capture backlog seen since `standing_since` (live input only).
+    let (mut standing, mut standing_since) = (u64::MAX, std::time::Instant::now());
+    let slack = (LIVE_SLACK.as_secs_f64() * rate as f64) as u64;
     let mut buf: Vec<f32> = Vec::with_capacity(block as usize * ch * 2);
     let mut written = 0u64;
     let ms = |f: u64| f * 1000 / rate as u64;
@@ -302,6 +310,16 @@ pub fn air(
                 gain = item.fallback[active - 1][0].gain;
             }
             if s.available() as u64 >= n {
+                if live && active == 0 {
+                    standing = standing.min(s.available() as u64 - n);
+                    if standing_since.elapsed() >= LIVE_TRIM_EVERY {
+                        if standing > slack {
+                            s.take((standing - slack) as usize, &mut buf);
+                            buf.clear();
+                        }
+                        (standing, standing_since) = (u64::MAX, std::time::Instant::now());
+                    }
+                }
                 s.take(n as usize, &mut buf);
                 let peak = buf.iter().fold(0f32, |m, x| m.max(x.abs()));
                 dead = if peak * gain < floor && !(live && active == 0) {

@@ -109,6 +109,7 @@ fn config(programmes: Vec<Programme>, repeat: u32) -> Arc<Config> {
             pos: Pos::START,
         }),
         alarms: Default::default(),
+        http: None,
     })
 }
 

@@ -1,0 +1,602 @@
+//! The `/api/v1` routes: each maps a request to a [`Command`] on the handle, or to the
+//! same read the CLI does (plan, export, report), and its answer to JSON.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::Utc;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::auth::{self, Caller};
+use super::{blocking, ApiError, Web};
+use crate::access::{AuditEntry, Role};
+use crate::control::{Command, Target};
+
+pub fn router(web: Web) -> Router {
+    Router::new()
+        .route("/api/v1/session", post(login).get(whoami).delete(logout))
+        .route("/api/v1/status", get(status))
+        .route("/api/v1/events", get(events))
+        .route("/api/v1/library", get(library))
+        .route("/api/v1/play", post(play))
+        .route("/api/v1/skip", post(skip))
+        .route("/api/v1/stop", post(stop))
+        .route("/api/v1/reload", post(reload))
+        .route("/api/v1/plan", get(plan))
+        .route("/api/v1/airings", get(airings))
+        .route("/api/v1/report", get(report))
+        .route("/api/v1/schedule", get(schedule).put(save_schedule))
+        .route("/api/v1/audit", get(audit))
+        .fallback(|| async {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such API endpoint; docs/api.md lists them",
+            )
+        })
+        .with_state(web)
+}
+
+fn json_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        let mut m = e.to_string();
+        m.truncate(200);
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_request",
+            format!("bad request: {m}"),
+        )
+    })
+}
+
+#[derive(Deserialize)]
+struct Login {
+    user: String,
+    password: String,
+}
+
+async fn login(
+    State(web): State<Web>,
+    ConnectInfo(addr): ConnectInfo<std::net::SocketAddr>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let l: Login = json_body(&body)?;
+    let r = auth::login(&web, addr.ip().to_string(), l.user, l.password).await?;
+    let mut resp = Json(json!({"user": r.user, "role": r.role, "csrf": r.csrf})).into_response();
+    resp.headers_mut().insert(
+        header::SET_COOKIE,
+        r.cookie.parse().map_err(ApiError::internal)?,
+    );
+    Ok(resp)
+}
+
+async fn whoami(caller: Caller) -> Json<serde_json::Value> {
+    Json(json!({"user": caller.who, "role": caller.role, "via": caller.via, "csrf": caller.csrf}))
+}
+
+async fn logout(State(web): State<Web>, caller: Caller) -> Response {
+    let cookie = auth::logout(&web, &caller);
+    auth::audit(&web, entry(&caller, "logout", None, "ok"));
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    if let Ok(v) = cookie.parse() {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
+}
+
+fn entry(caller: &Caller, action: &str, target: Option<String>, outcome: &str) -> AuditEntry {
+    AuditEntry {
+        at: Utc::now(),
+        who: caller.who.clone(),
+        via: caller.via.into(),
+        address: Some(caller.address.clone()),
+        action: action.into(),
+        target,
+        outcome: outcome.into(),
+    }
+}
+
+/// Refuses a caller below `role`, writing the refusal of a state-changing action into the
+/// audit trail.
+fn need(web: &Web, caller: &Caller, role: Role, action: &str) -> Result<(), ApiError> {
+    caller.need(role).inspect_err(|_| {
+        auth::audit(web, entry(caller, action, None, "forbidden"));
+    })
+}
+
+async fn status(State(web): State<Web>, caller: Caller) -> Result<Response, ApiError> {
+    caller.need(Role::Viewer)?;
+    Ok(Json(&*web.handle.status()).into_response())
+}
+
+/// Server-sent events: each station event as one JSON `data:` line, and the status
+/// whenever it changes (event `status`), so the console never polls.
+async fn events(
+    State(web): State<Web>,
+    caller: Caller,
+) -> Result<Sse<impl futures_util::Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
+    caller.need(Role::Viewer)?;
+    let events = web.handle.subscribe();
+    let status = web.handle.watch();
+    let first = web.handle.status();
+    let stream = futures_util::stream::unfold(
+        (events, status, Some(first)),
+        |(mut events, mut status, first)| async move {
+            if let Some(s) = first {
+                let e = SseEvent::default()
+                    .event("status")
+                    .data(serde_json::to_string(&*s).unwrap_or_default());
+                return Some((Ok(e), (events, status, None)));
+            }
+            loop {
+                tokio::select! {
+                    r = events.recv() => match r {
+                        Ok(ev) => {
+                            let e = SseEvent::default()
+                                .data(serde_json::to_string(&ev).unwrap_or_default());
+                            return Some((Ok(e), (events, status, None)));
+                        }
+                        // A slow client missed some: it gets the status next.
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                        Err(_) => return None,
+                    },
+                    r = status.changed() => {
+                        if r.is_err() {
+                            return None;
+                        }
+                        let s = status.borrow_and_update().clone();
+                        let e = SseEvent::default()
+                            .event("status")
+                            .data(serde_json::to_string(&*s).unwrap_or_default());
+                        return Some((Ok(e), (events, status, None)));
+                    }
+                }
+            }
+        },
+    );
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+#[derive(Deserialize)]
+struct LibraryQuery {
+    category: Option<String>,
+}
+
+async fn library(
+    State(web): State<Web>,
+    caller: Caller,
+    Query(q): Query<LibraryQuery>,
+) -> Result<Response, ApiError> {
+    caller.need(Role::Viewer)?;
+    let snap = web.library.get();
+    let items: Vec<&crate::library::ItemView> = snap
+        .views
+        .iter()
+        .filter(|v| q.category.as_deref().is_none_or(|c| v.category == c))
+        .collect();
+    Ok(Json(json!({"items": items, "counts": snap.counts})).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlayBody {
+    item: Option<String>,
+    category: Option<String>,
+    #[serde(default)]
+    emergency: bool,
+}
+
+/// Sends a command for the caller; the daemon writes it into the audit trail.
+async fn call(web: &Web, caller: &Caller, cmd: Command) -> Result<Response, ApiError> {
+    let out = web.handle.call(cmd, caller.origin()).await?;
+    Ok(Json(json!({"outcome": out, "message": out.message()})).into_response())
+}
+
+async fn play(State(web): State<Web>, caller: Caller, body: Bytes) -> Result<Response, ApiError> {
+    need(&web, &caller, Role::Operator, "play")?;
+    let b: PlayBody = json_body(&body)?;
+    let target = match (b.item, b.category) {
+        (Some(i), None) => Target::Item(i),
+        (None, Some(c)) => Target::Category(c),
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "bad_request",
+                "name either `item` (an id from /api/v1/library) or `category`",
+            ))
+        }
+    };
+    call(
+        &web,
+        &caller,
+        Command::Play {
+            target,
+            emergency: b.emergency,
+        },
+    )
+    .await
+}
+
+async fn skip(State(web): State<Web>, caller: Caller) -> Result<Response, ApiError> {
+    need(&web, &caller, Role::Operator, "skip")?;
+    call(&web, &caller, Command::Skip).await
+}
+
+async fn stop(State(web): State<Web>, caller: Caller) -> Result<Response, ApiError> {
+    need(&web, &caller, Role::Operator, "stop")?;
+    call(&web, &caller, Command::Stop).await
+}
+
+async fn reload(State(web): State<Web>, caller: Caller) -> Result<Response, ApiError> {
+    need(&web, &caller, Role::Admin, "reload")?;
+    call(&web, &caller, Command::Reload).await
+}
+
+/// Runs a CLI body (which writes to `out`, complains to `err`) on the blocking pool;
+/// its exit code decides the answer.
+async fn cli(
+    f: impl FnOnce(&mut Vec<u8>, &mut Vec<u8>) -> i32 + Send + 'static,
+) -> Result<Vec<u8>, ApiError> {
+    blocking(move || {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        match f(&mut out, &mut err) {
+            0 => Ok(out),
+            _ => {
+                let m = String::from_utf8_lossy(&err);
+                let m = m
+                    .lines()
+                    .next()
+                    .unwrap_or("failed")
+                    .trim_start_matches("error: ");
+                Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid",
+                    m.to_string(),
+                ))
+            }
+        }
+    })
+    .await
+}
+
+/// The configuration the daemon runs, read for a report or an export.
+fn config(web: &Web) -> Result<crate::config::Config, ApiError> {
+    crate::config::load(&web.config_path)
+        .map(|l| l.config)
+        .map_err(|d| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "config_invalid",
+                d.errors().next().map(|e| e.to_string()).unwrap_or_default(),
+            )
+        })
+}
+
+#[derive(Deserialize)]
+struct PlanQuery {
+    from: Option<String>,
+    days: Option<u32>,
+}
+
+/// JSON lines as one JSON array.
+fn lines_to_array(out: &[u8]) -> Response {
+    let items: Vec<serde_json::Value> = String::from_utf8_lossy(out)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    Json(items).into_response()
+}
+
+async fn plan(
+    State(web): State<Web>,
+    caller: Caller,
+    Query(q): Query<PlanQuery>,
+) -> Result<Response, ApiError> {
+    caller.need(Role::Viewer)?;
+    let path = web.config_path.clone();
+    let days = q.days.map(|d| d.min(31));
+    let out = cli(move |o, e| {
+        crate::commands::plan::plan_cmd(
+            &path,
+            q.from.as_deref(),
+            days,
+            None,
+            crate::commands::Format::Json,
+            Utc::now(),
+            o,
+            e,
+        )
+    })
+    .await?;
+    Ok(lines_to_array(&out))
+}
+
+#[derive(Deserialize)]
+struct AiringsQuery {
+    from: Option<String>,
+    to: Option<String>,
+    category: Option<String>,
+    format: Option<String>,
+}
+
+async fn airings(
+    State(web): State<Web>,
+    caller: Caller,
+    Query(q): Query<AiringsQuery>,
+) -> Result<Response, ApiError> {
+    use crate::airtime::export::Format;
+    caller.need(Role::Viewer)?;
+    let format = match q.format.as_deref().unwrap_or("json") {
+        "json" => Format::Json,
+        "csv" => Format::Csv,
+        "xlsx" => Format::Xlsx,
+        f => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "bad_request",
+                format!("unknown format `{f}`: json, csv or xlsx"),
+            ))
+        }
+    };
+    let w = web.clone();
+    // XLSX is built in a file (its writer needs one): a private temporary, read back.
+    let file = (format == Format::Xlsx)
+        .then(|| std::env::temp_dir().join(format!("loaxa-{}.xlsx", crate::access::secret())));
+    let out = cli(move |o, e| match config(&w) {
+        Err(x) => {
+            let _ = std::io::Write::write_all(e, x.message.as_bytes());
+            1
+        }
+        Ok(c) => {
+            let code = crate::commands::airtime::export_cmd(
+                &c,
+                crate::commands::airtime::ExportArgs {
+                    from: q.from,
+                    to: q.to,
+                    category: q.category,
+                    format,
+                    output: file.clone(),
+                    lang: crate::airtime::export::Lang::Vi,
+                    db: None,
+                },
+                Utc::now(),
+                o,
+                e,
+            );
+            if let Some(f) = &file {
+                match std::fs::read(f) {
+                    Ok(b) => *o = b,
+                    Err(_) if code != 0 => {}
+                    Err(x) => {
+                        let _ = std::io::Write::write_all(e, x.to_string().as_bytes());
+                        return 1;
+                    }
+                }
+                let _ = std::fs::remove_file(f);
+            }
+            code
+        }
+    })
+    .await?;
+    Ok(match format {
+        Format::Json => lines_to_array(&out),
+        Format::Csv => download(out, "text/csv; charset=utf-8", "lan-phat.csv"),
+        Format::Xlsx => download(
+            out,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "lan-phat.xlsx",
+        ),
+    })
+}
+
+fn download(body: Vec<u8>, kind: &str, name: &str) -> Response {
+    let mut h = HeaderMap::new();
+    if let Ok(v) = kind.parse() {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    if let Ok(v) = format!("attachment; filename=\"{name}\"").parse() {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    (h, body).into_response()
+}
+
+#[derive(Deserialize)]
+struct ReportQuery {
+    month: Option<String>,
+    format: Option<String>,
+}
+
+async fn report(
+    State(web): State<Web>,
+    caller: Caller,
+    Query(q): Query<ReportQuery>,
+) -> Result<Response, ApiError> {
+    use crate::airtime::report::Format;
+    need(&web, &caller, Role::Approver, "report")?;
+    let format = match q.format.as_deref().unwrap_or("json") {
+        "json" => Format::Json,
+        "html" => Format::Html,
+        f => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "bad_request",
+                format!("unknown format `{f}`: json or html"),
+            ))
+        }
+    };
+    let w = web.clone();
+    let out = cli(move |o, e| match config(&w) {
+        Err(x) => {
+            let _ = std::io::Write::write_all(e, x.message.as_bytes());
+            1
+        }
+        Ok(c) => crate::commands::airtime::report_cmd(
+            &c,
+            crate::commands::airtime::ReportArgs {
+                month: q.month,
+                format,
+                output: None,
+                db: None,
+            },
+            Utc::now(),
+            o,
+            e,
+        ),
+    })
+    .await?;
+    let kind = match format {
+        Format::Html => "text/html; charset=utf-8",
+        _ => "application/json",
+    };
+    Ok(([(header::CONTENT_TYPE, kind)], out).into_response())
+}
+
+async fn schedule(State(web): State<Web>, caller: Caller) -> Result<Response, ApiError> {
+    caller.need(Role::Admin)?;
+    let path = web.config_path.clone();
+    let text = blocking(move || std::fs::read_to_string(&path).map_err(ApiError::internal)).await?;
+    Ok(([(header::CONTENT_TYPE, "text/yaml; charset=utf-8")], text).into_response())
+}
+
+/// Replaces schedule.yaml with the request's text if `check` finds no error in it: the
+/// running file is kept under the state folder's `schedule-history/` first, then the
+/// daemon reloads. An invalid text answers 422 with each problem at its line and column,
+/// and the running schedule is untouched.
+async fn save_schedule(
+    State(web): State<Web>,
+    caller: Caller,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    need(&web, &caller, Role::Admin, "schedule.save")?;
+    let text = String::from_utf8(body.to_vec()).map_err(|_| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_request",
+            "the schedule is not UTF-8 text",
+        )
+    })?;
+    let (path, history) = (web.config_path.clone(), web.history.clone());
+    let checked = blocking(move || Ok(replace_schedule(&path, &history, &text))).await?;
+    match checked {
+        Err(problems) => {
+            auth::audit(
+                &web,
+                entry(&caller, "schedule.save", None, "config_invalid"),
+            );
+            let first = problems
+                .first()
+                .map(|p| p["message"].to_string())
+                .unwrap_or_default();
+            Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Json(json!({
+                    "error": {"code": "config_invalid", "message": format!("the schedule has errors and was not saved: {first}")},
+                    "problems": problems,
+                })),
+            )
+                .into_response())
+        }
+        Ok(kept) => {
+            auth::audit(&web, entry(&caller, "schedule.save", kept.clone(), "ok"));
+            call(&web, &caller, Command::Reload).await
+        }
+    }
+}
+
+/// Checks `text` as the schedule at `path`; when valid, keeps the running file in
+/// `history` and puts `text` in its place. The kept copy's name, or the problems.
+fn replace_schedule(
+    path: &std::path::Path,
+    history: &std::path::Path,
+    text: &str,
+) -> Result<Option<String>, Vec<serde_json::Value>> {
+    let internal = |m: String| vec![json!({"line": 0, "col": 0, "message": m})];
+    let dir = path.parent().unwrap_or(std::path::Path::new("."));
+    let tmp = dir.join(format!(".schedule-{}.yaml.new", crate::access::secret()));
+    std::fs::write(&tmp, text)
+        .map_err(|e| internal(format!("cannot write {}: {e}", tmp.display())))?;
+    let lens = crate::media::probe::Lengths::default();
+    if let Err(d) = crate::check::check(&tmp, Utc::now(), &|p| lens.get(p)) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(d
+            .errors()
+            .map(|e| json!({"line": e.line, "col": e.col, "message": e.message, "hint": e.hint}))
+            .collect());
+    }
+    let kept = match std::fs::read(path) {
+        Ok(old) => {
+            let name = format!("{}.yaml", Utc::now().format("%Y%m%dT%H%M%S%.3fZ"));
+            let r = std::fs::create_dir_all(history)
+                .and_then(|()| std::fs::write(history.join(&name), old));
+            if let Err(e) = r {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(internal(format!(
+                    "cannot keep the running schedule in {}: {e}",
+                    history.display()
+                )));
+            }
+            Some(name)
+        }
+        Err(_) => None,
+    };
+    std::fs::rename(&tmp, path)
+        .map_err(|e| internal(format!("cannot replace {}: {e}", path.display())))?;
+    Ok(kept)
+}
+
+#[derive(Deserialize)]
+struct AuditQuery {
+    days: Option<u32>,
+    format: Option<String>,
+}
+
+async fn audit(
+    State(web): State<Web>,
+    caller: Caller,
+    Query(q): Query<AuditQuery>,
+) -> Result<Response, ApiError> {
+    caller.need(Role::Admin)?;
+    let access = web.access.clone();
+    let now = Utc::now();
+    let from = now - chrono::Duration::days(q.days.unwrap_or(30).min(3660).into());
+    let rows = blocking(move || {
+        access
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .audit(from, now + chrono::Duration::seconds(1))
+            .map_err(ApiError::internal)
+    })
+    .await?;
+    match q.format.as_deref().unwrap_or("json") {
+        "csv" => {
+            let mut w = csv::Writer::from_writer(vec![]);
+            let _ = w.write_record(["at", "who", "via", "address", "action", "target", "outcome"]);
+            for r in &rows {
+                let _ = w.write_record([
+                    r.at.to_rfc3339(),
+                    r.who.clone(),
+                    r.via.clone(),
+                    r.address.clone().unwrap_or_default(),
+                    r.action.clone(),
+                    r.target.clone().unwrap_or_default(),
+                    r.outcome.clone(),
+                ]);
+            }
+            let body = w.into_inner().unwrap_or_default();
+            Ok(download(
+                body,
+                "text/csv; charset=utf-8",
+                "nhat-ky-thao-tac.csv",
+            ))
+        }
+        _ => Ok(Json(rows).into_response()),
+    }
+}

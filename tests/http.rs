@@ -1,0 +1,653 @@
+//! The HTTP API of a real daemon on loopback: accounts and roles, sessions and CSRF, the
+//! login rate limit, commands and their audit trail, the schedule editor, the reads
+//! (plan, airings, report) and the live events.
+
+mod common;
+
+use std::io::{BufRead, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{stderr, tone, Site};
+use serde_json::{json, Value};
+
+/// A station with a `tin` category holding one 2-minute item, and the console on an
+/// ephemeral port.
+fn station() -> Site {
+    let st = Site::new();
+    st.write_config(&schedule("0 0 5 * * *"));
+    tone(
+        &st.path().join("audio/tin/2026-01-01 ban tin.wav"),
+        440.0,
+        120.0,
+        0.3,
+        0.0,
+    );
+    st
+}
+
+fn schedule(when: &str) -> String {
+    format!(
+        r#"station:
+  name: "Đài thử"
+library:
+  settle: 1s
+categories:
+  tin: {{name: Tin, pick: all}}
+programmes:
+  - name: "Sáng"
+    when: "{when}"
+    segments: [{{category: tin}}]
+http:
+  listen: 127.0.0.1:0
+"#
+    )
+}
+
+struct Daemon {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(st: &Site) -> Daemon {
+    let child = Command::new(common::bin())
+        .args(["run", "--output", "null", "--config"])
+        .arg(st.config())
+        .current_dir(st.path())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(st.path().join("daemon.log")).unwrap())
+        .spawn()
+        .unwrap();
+    // Held at once, so a failing start still stops the process.
+    let mut d = Daemon { child, port: 0 };
+    let t = Instant::now();
+    while d.port == 0 {
+        let o = st.run(&["status", "--format", "json"]);
+        if o.status.success() {
+            let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+            if let Some(c) = v["console"].as_str() {
+                d.port = c
+                    .trim_end_matches('/')
+                    .rsplit(':')
+                    .next()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                break;
+            }
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "the console did not start: {}",
+            std::fs::read_to_string(st.path().join("daemon.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    d
+}
+
+fn add_user(st: &Site, name: &str, role: &str, password: &str) {
+    let mut c = Command::new(common::bin())
+        .args([
+            "user",
+            "add",
+            name,
+            "--role",
+            role,
+            "--password-stdin",
+            "--config",
+        ])
+        .arg(st.config())
+        .current_dir(st.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(c.stdin.take().unwrap(), "{password}").unwrap();
+    let o = c.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[derive(Debug)]
+struct Resp {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Resp {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
+    }
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    fn code(&self) -> String {
+        self.json()["error"]["code"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+}
+
+/// One HTTP/1.1 request on its own connection.
+fn request(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut raw = vec![];
+    s.read_to_end(&mut raw).unwrap();
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a response");
+    let text = String::from_utf8_lossy(&raw[..split]).to_string();
+    let mut lines = text.lines();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    let mut body = raw[split + 4..].to_vec();
+    if headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v == "chunked")
+    {
+        body = dechunk(&body);
+    }
+    Resp {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn dechunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = vec![];
+    loop {
+        let nl = b.windows(2).position(|w| w == b"\r\n").unwrap();
+        let n = usize::from_str_radix(std::str::from_utf8(&b[..nl]).unwrap().trim(), 16).unwrap();
+        if n == 0 {
+            return out;
+        }
+        out.extend_from_slice(&b[nl + 2..nl + 2 + n]);
+        b = &b[nl + 4 + n..];
+    }
+}
+
+/// A logged-in console session: its cookie and CSRF token.
+struct Session {
+    port: u16,
+    cookie: String,
+    csrf: String,
+}
+
+fn login(port: u16, user: &str, password: &str) -> Result<Session, Resp> {
+    let body = json!({"user": user, "password": password}).to_string();
+    let r = request(
+        port,
+        "POST",
+        "/api/v1/session",
+        &[("Content-Type", "application/json")],
+        body.as_bytes(),
+    );
+    if r.status != 200 {
+        return Err(r);
+    }
+    let set = r.header("set-cookie").unwrap().to_string();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
+    Ok(Session {
+        port,
+        cookie: set.split(';').next().unwrap().to_string(),
+        csrf: r.json()["csrf"].as_str().unwrap().to_string(),
+    })
+}
+
+impl Session {
+    fn get(&self, path: &str) -> Resp {
+        request(self.port, "GET", path, &[("Cookie", &self.cookie)], b"")
+    }
+    fn send(&self, method: &str, path: &str, body: &str) -> Resp {
+        request(
+            self.port,
+            method,
+            path,
+            &[
+                ("Cookie", &self.cookie),
+                ("X-CSRF-Token", &self.csrf),
+                ("Content-Type", "application/json"),
+            ],
+            body.as_bytes(),
+        )
+    }
+}
+
+fn audit_rows(st: &Site) -> Vec<Value> {
+    let o = st.run(&["audit", "--format", "json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while !f() {
+        assert!(t.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Each endpoint with the least role it needs: below it 403 (and nothing changes), from it
+/// on no refusal; without a login 401.
+#[test]
+fn every_endpoint_answers_by_role() {
+    let st = station();
+    let d = start(&st);
+    let roles = ["viewer", "operator", "approver", "admin"];
+    for r in roles {
+        add_user(&st, &format!("u-{r}"), r, "mat-khau-dai");
+    }
+    let sessions: Vec<Session> = roles
+        .iter()
+        .map(|r| {
+            login(d.port, &format!("u-{r}"), "mat-khau-dai")
+                .map_err(|e| e.status)
+                .unwrap()
+        })
+        .collect();
+    let schedule_text = std::fs::read_to_string(st.config()).unwrap();
+    // (method, path, body, least role index)
+    let cases: Vec<(&str, &str, String, usize)> = vec![
+        ("GET", "/api/v1/status", String::new(), 0),
+        ("GET", "/api/v1/library", String::new(), 0),
+        ("GET", "/api/v1/library?category=tin", String::new(), 0),
+        ("GET", "/api/v1/plan?days=2", String::new(), 0),
+        ("GET", "/api/v1/airings?format=json", String::new(), 0),
+        ("POST", "/api/v1/skip", String::new(), 1),
+        ("POST", "/api/v1/stop", String::new(), 1),
+        (
+            "POST",
+            "/api/v1/play",
+            json!({"category": "khong-co"}).to_string(),
+            1,
+        ),
+        ("GET", "/api/v1/report?format=json", String::new(), 2),
+        ("GET", "/api/v1/schedule", String::new(), 3),
+        ("PUT", "/api/v1/schedule", schedule_text.clone(), 3),
+        ("POST", "/api/v1/reload", String::new(), 3),
+        ("GET", "/api/v1/audit", String::new(), 3),
+    ];
+    for (method, path, body, least) in &cases {
+        let anon = request(d.port, method, path, &[], body.as_bytes());
+        assert_eq!(anon.status, 401, "{method} {path} without a login");
+        for (i, s) in sessions.iter().enumerate() {
+            let r = if *method == "GET" {
+                s.get(path)
+            } else {
+                s.send(method, path, body)
+            };
+            if i < *least {
+                assert_eq!(r.status, 403, "{method} {path} as {}", roles[i]);
+                assert_eq!(r.code(), "forbidden");
+            } else {
+                assert!(
+                    ![401, 403].contains(&r.status) && r.status < 500,
+                    "{method} {path} as {}: {} {}",
+                    roles[i],
+                    r.status,
+                    String::from_utf8_lossy(&r.body)
+                );
+            }
+        }
+    }
+    // The refusals of state-changing actions are on record, with who and from where.
+    let rows = audit_rows(&st);
+    let refused = rows
+        .iter()
+        .filter(|r| r["outcome"] == "forbidden" && r["who"] == "u-viewer" && r["action"] == "skip")
+        .count();
+    assert_eq!(refused, 1, "{rows:?}");
+    // An operator's skip with nothing on air: done by the station, refused by it, on record.
+    assert!(rows.iter().any(|r| r["who"] == "u-operator"
+        && r["action"] == "skip"
+        && r["outcome"] == "nothing_on_air"
+        && r["address"] == "127.0.0.1"
+        && r["via"] == "http"));
+    // The schedule was saved (unchanged) by the admin only: one kept version.
+    let kept = std::fs::read_dir(st.path().join("state/schedule-history"))
+        .unwrap()
+        .count();
+    assert_eq!(kept, 1);
+}
+
+#[test]
+fn a_session_needs_its_csrf_token_and_a_token_needs_none() {
+    let st = station();
+    let d = start(&st);
+    add_user(&st, "lan", "operator", "mat-khau-dai");
+    let s = login(d.port, "lan", "mat-khau-dai")
+        .map_err(|e| e.status)
+        .unwrap();
+    // Without the header, or with another session's, a state-changing request is refused.
+    let r = request(
+        d.port,
+        "POST",
+        "/api/v1/stop",
+        &[("Cookie", &s.cookie)],
+        b"",
+    );
+    assert_eq!((r.status, r.code().as_str()), (403, "csrf"));
+    let r = request(
+        d.port,
+        "POST",
+        "/api/v1/stop",
+        &[("Cookie", &s.cookie), ("X-CSRF-Token", "doan-bua")],
+        b"",
+    );
+    assert_eq!(r.status, 403);
+    let rows = audit_rows(&st);
+    assert_eq!(
+        rows.iter()
+            .filter(|r| r["who"] == "lan"
+                && r["outcome"] == "csrf"
+                && r["action"] == "POST /api/v1/stop")
+            .count(),
+        2,
+        "{rows:?}"
+    );
+    // A GET needs none; the right one passes (and the station answers: nothing on air).
+    assert_eq!(s.get("/api/v1/status").status, 200);
+    assert_eq!(s.send("POST", "/api/v1/stop", "").code(), "nothing_on_air");
+    // An API token (bearer, no cookie) is not subject to CSRF, and carries its role.
+    let o = st.run(&["token", "add", "tinh", "--role", "viewer"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let secret = String::from_utf8_lossy(&o.stdout).trim().to_string();
+    let bearer = format!("Bearer {secret}");
+    let r = request(
+        d.port,
+        "GET",
+        "/api/v1/status",
+        &[("Authorization", &bearer)],
+        b"",
+    );
+    assert_eq!(r.status, 200);
+    let r = request(
+        d.port,
+        "POST",
+        "/api/v1/stop",
+        &[("Authorization", &bearer)],
+        b"",
+    );
+    assert_eq!(r.status, 403, "a viewer token may not stop");
+    let r = request(
+        d.port,
+        "GET",
+        "/api/v1/status",
+        &[("Authorization", "Bearer doan-bua")],
+        b"",
+    );
+    assert_eq!(r.status, 401);
+    // The token's secret never reaches the log.
+    let log = std::fs::read_to_string(st.path().join("daemon.log")).unwrap();
+    assert!(!log.contains(&secret));
+    // Logging out ends the session.
+    assert_eq!(s.send("DELETE", "/api/v1/session", "").status, 204);
+    assert_eq!(s.get("/api/v1/status").status, 401);
+    // A removed account's session ends at its next request.
+    add_user(&st, "hoa", "operator", "mat-khau-dai");
+    let h = login(d.port, "hoa", "mat-khau-dai")
+        .map_err(|e| e.status)
+        .unwrap();
+    assert_eq!(h.get("/api/v1/status").status, 200);
+    assert!(st.run(&["user", "remove", "hoa"]).status.success());
+    assert_eq!(h.get("/api/v1/status").status, 401);
+}
+
+#[test]
+fn failed_logins_are_limited_per_user_and_per_address() {
+    let st = station();
+    let d = start(&st);
+    add_user(&st, "lan", "operator", "mat-khau-dai");
+    add_user(&st, "hoa", "operator", "mat-khau-dai");
+    for _ in 0..5 {
+        assert_eq!(login(d.port, "lan", "sai").err().unwrap().status, 401);
+    }
+    // The sixth, even with the right password, waits.
+    let r = login(d.port, "lan", "mat-khau-dai").err().unwrap();
+    assert_eq!((r.status, r.code().as_str()), (429, "rate_limited"));
+    let wait: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=900).contains(&wait), "{wait}");
+    // Another user from the same address still logs in.
+    assert!(login(d.port, "hoa", "mat-khau-dai").is_ok());
+    // 20 failures from one address lock it for every name.
+    for i in 0..15 {
+        assert_eq!(
+            login(d.port, &format!("x{i}"), "sai").err().unwrap().status,
+            401
+        );
+    }
+    let r = login(d.port, "hoa", "mat-khau-dai").err().unwrap();
+    assert_eq!(r.status, 429);
+    let rows = audit_rows(&st);
+    assert_eq!(
+        rows.iter()
+            .filter(|r| r["action"] == "login" && r["outcome"] == "wrong_password")
+            .count(),
+        20
+    );
+    assert!(rows
+        .iter()
+        .any(|r| r["who"] == "lan" && r["outcome"] == "rate_limited"));
+    // The passwords tried never reach the log.
+    let log = std::fs::read_to_string(st.path().join("daemon.log")).unwrap();
+    assert!(!log.contains("mat-khau-dai"));
+}
+
+/// An operator plays a category from the API: it airs (the status and the live events say
+/// so), and the audit trail and the airtime log agree on it.
+#[test]
+fn play_from_the_api_airs_and_the_events_stream_says_so() {
+    let st = station();
+    let d = start(&st);
+    add_user(&st, "lan", "operator", "mat-khau-dai");
+    let s = login(d.port, "lan", "mat-khau-dai")
+        .map_err(|e| e.status)
+        .unwrap();
+    wait_for("the item ready", Duration::from_secs(10), || {
+        s.get("/api/v1/library?category=tin").json()["items"][0]["state"] == "ready"
+    });
+    // Subscribe to the events first.
+    let mut ev = TcpStream::connect(("127.0.0.1", d.port)).unwrap();
+    ev.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    write!(
+        ev,
+        "GET /api/v1/events HTTP/1.1\r\nHost: x\r\nCookie: {}\r\n\r\n",
+        s.cookie
+    )
+    .unwrap();
+    let mut ev = std::io::BufReader::new(ev);
+    let mut line = String::new();
+    // The stream opens with the status.
+    loop {
+        line.clear();
+        ev.read_line(&mut line).unwrap();
+        if line.starts_with("event: status") {
+            break;
+        }
+    }
+    let r = s.send(
+        "POST",
+        "/api/v1/play",
+        &json!({"category": "tin"}).to_string(),
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["outcome"]["outcome"], "playing");
+    // The events say it started.
+    let t = Instant::now();
+    loop {
+        line.clear();
+        ev.read_line(&mut line).unwrap();
+        if line.contains("item_started") || line.contains("ItemStarted") {
+            assert!(line.contains("ban tin"), "{line}");
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(15), "no start event");
+    }
+    let st_now = s.get("/api/v1/status").json();
+    assert!(
+        st_now["on_air"]["title"]
+            .as_str()
+            .unwrap()
+            .contains("ban tin"),
+        "{st_now}"
+    );
+    // Skip it; the audit trail has both, and the airtime log has the airing as skipped.
+    assert_eq!(s.send("POST", "/api/v1/skip", "").status, 200);
+    let rows = audit_rows(&st);
+    let actions: Vec<(&str, &str)> = rows
+        .iter()
+        .filter(|r| r["who"] == "lan")
+        .map(|r| {
+            (
+                r["action"].as_str().unwrap(),
+                r["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(actions, [("login", "ok"), ("play", "ok"), ("skip", "ok")]);
+    wait_for("the airing in the log", Duration::from_secs(10), || {
+        let a = s.get("/api/v1/airings?format=json").json();
+        a.as_array().is_some_and(|v| !v.is_empty())
+    });
+    // The CLI's commands are audited too, as the Unix user.
+    let o = st.run(&["stop"]);
+    assert!(!o.status.success());
+    let rows = audit_rows(&st);
+    assert!(rows.iter().any(|r| r["via"] == "unix"
+        && r["action"] == "stop"
+        && r["who"].as_str().unwrap().starts_with("cli:")));
+}
+
+/// The schedule editor: a text with an error is refused with the error's line and column
+/// and the running file untouched; a good one replaces it, keeps the old one, reloads.
+#[test]
+fn the_schedule_editor_refuses_errors_at_their_place_and_keeps_versions() {
+    let st = station();
+    let d = start(&st);
+    add_user(&st, "quan", "admin", "mat-khau-dai");
+    let s = login(d.port, "quan", "mat-khau-dai")
+        .map_err(|e| e.status)
+        .unwrap();
+    let before = std::fs::read_to_string(st.config()).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&s.get("/api/v1/schedule").body),
+        before
+    );
+    let typo = before.replace("pick: all", "pick: al");
+    let r = s.send("PUT", "/api/v1/schedule", &typo);
+    assert_eq!(r.status, 422, "{}", String::from_utf8_lossy(&r.body));
+    let v = r.json();
+    assert_eq!(v["error"]["code"], "config_invalid");
+    let p = &v["problems"][0];
+    let line = typo.lines().position(|l| l.contains("pick: al")).unwrap() + 1;
+    assert_eq!(p["line"].as_u64(), Some(line as u64), "{v}");
+    assert!(p["col"].as_u64().unwrap() > 1);
+    assert!(p["message"].as_str().unwrap().contains("al"), "{v}");
+    assert_eq!(std::fs::read_to_string(st.config()).unwrap(), before);
+    // A good edit: the next programme moves to 06:00.
+    let good = before.replace("0 0 5 * * *", "0 0 6 * * *");
+    let r = s.send("PUT", "/api/v1/schedule", &good);
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(std::fs::read_to_string(st.config()).unwrap(), good);
+    let kept: Vec<_> = std::fs::read_dir(st.path().join("state/schedule-history"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(kept, [before]);
+    let next = s.get("/api/v1/status").json()["next"]["at"].to_string();
+    assert!(next.contains("T06:00:00"), "{next}");
+    let plan = s.get("/api/v1/plan?days=1").json();
+    assert!(plan.to_string().contains("06:00"), "{plan}");
+    let rows = audit_rows(&st);
+    let saves: Vec<&str> = rows
+        .iter()
+        .filter(|r| r["action"] == "schedule.save")
+        .map(|r| r["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(saves, ["config_invalid", "ok"]);
+}
+
+/// The reads a commune files: the airings as XLSX (read back), the report as HTML, the
+/// audit trail as CSV.
+#[test]
+fn downloads_come_as_the_cli_makes_them() {
+    let st = station();
+    let d = start(&st);
+    add_user(&st, "quan", "admin", "mat-khau-dai");
+    let s = login(d.port, "quan", "mat-khau-dai")
+        .map_err(|e| e.status)
+        .unwrap();
+    let r = s.get("/api/v1/airings?format=xlsx");
+    assert_eq!(r.status, 200);
+    assert!(r.header("content-disposition").unwrap().contains(".xlsx"));
+    let path = st.path().join("lan-phat.xlsx");
+    std::fs::write(&path, &r.body).unwrap();
+    use calamine::Reader;
+    let mut wb: calamine::Xlsx<_> = calamine::open_workbook(&path).unwrap();
+    let sheet = wb.sheet_names()[0].clone();
+    let range = wb.worksheet_range(&sheet).unwrap();
+    assert_eq!(
+        range.get((0, 5)),
+        Some(&calamine::Data::String("Tên bài".into()))
+    );
+    let r = s.get("/api/v1/report?format=html");
+    assert_eq!(r.status, 200);
+    let html = String::from_utf8_lossy(&r.body);
+    assert!(html.contains("<html") && html.contains("Báo cáo"), "{html}");
+    let r = s.get("/api/v1/report?month=2026-13");
+    assert_eq!(r.status, 422);
+    let r = s.get("/api/v1/audit?format=csv");
+    assert_eq!(r.status, 200);
+    let csv = String::from_utf8_lossy(&r.body);
+    assert!(
+        csv.starts_with("at,who,via,address,action,target,outcome"),
+        "{csv}"
+    );
+    assert!(csv.contains("quan,http,127.0.0.1,login"), "{csv}");
+    let r = s.get("/api/v1/khong-co");
+    assert_eq!((r.status, r.code().as_str()), (404, "not_found"));
+}
