@@ -42,6 +42,12 @@ enum Msg {
         bool,
         oneshot::Sender<Result<Outcome, Error>>,
     ),
+    /// A file the library took on request (an upload): its id and what became of it.
+    Taken(
+        String,
+        Result<Item, String>,
+        oneshot::Sender<Result<Outcome, Error>>,
+    ),
     ConfigChanged,
     Reload,
     /// A configuration read and checked off the loop (generation, result, who asked).
@@ -399,6 +405,9 @@ async fn run_async(opts: Options) -> i32 {
                         .and_then(|i| d.play(crate::item::Entry::of_item(&i), emergency, Utc::now()));
                     let _ = reply.send(r);
                 }
+                Some(Msg::Taken(item, r, reply)) => {
+                    let _ = reply.send(Ok(Outcome::Taken { item, reason: r.err() }));
+                }
                 Some(Msg::ConfigChanged) => {
                     d.reload_at = Some(Instant::now() + Duration::from_millis(500))
                 }
@@ -438,6 +447,7 @@ async fn console(
         library: library.reader(),
         config_path: config_path.to_path_buf(),
         history: config.paths.state.join("schedule-history"),
+        max_upload: h.max_upload,
     };
     tokio::spawn(crate::http::serve(listener, web));
     Some(at)
@@ -466,6 +476,7 @@ impl Daemon {
             Command::Skip => ("skip", None),
             Command::Stop => ("stop", None),
             Command::Reload => ("reload", None),
+            Command::Take { item } => ("take", Some(item.clone())),
         };
         let Some(access) = self.access.clone() else {
             return reply;
@@ -707,6 +718,19 @@ impl Daemon {
                 None => Err(nothing_on_air()),
             },
             Command::Reload => return self.reload(Some(reply)),
+            Command::Take { item } => match self.ingestible(&item) {
+                Some(path) => {
+                    let tx = self.tx.clone();
+                    self.library.ingest(path, move |r| {
+                        let _ = tx.send(Msg::Taken(item, r, reply));
+                    });
+                    return;
+                }
+                None => Err(Error::new(
+                    Code::BadRequest,
+                    format!("`{item}` is not a path under the audio folder"),
+                )),
+            },
         };
         let _ = reply.send(r);
     }

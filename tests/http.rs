@@ -41,6 +41,7 @@ programmes:
     segments: [{{category: tin}}]
 http:
   listen: 127.0.0.1:0
+  max_upload: 3MB
 "#
     )
 }
@@ -650,4 +651,163 @@ fn downloads_come_as_the_cli_makes_them() {
     assert!(csv.contains("quan,http,127.0.0.1,login"), "{csv}");
     let r = s.get("/api/v1/khong-co");
     assert_eq!((r.status, r.code().as_str()), (404, "not_found"));
+}
+
+/// One form field: its name, its file name (for a file), its content.
+type Field<'a> = (&'a str, Option<&'a [u8]>, &'a [u8]);
+
+/// A multipart/form-data body.
+fn multipart(fields: &[Field]) -> (String, Vec<u8>) {
+    let b = "loaxa-ranh-gioi-7d1f";
+    let mut body = vec![];
+    for (name, file, data) in fields {
+        body.extend_from_slice(
+            format!("--{b}\r\nContent-Disposition: form-data; name=\"{name}\"").as_bytes(),
+        );
+        if let Some(f) = file {
+            body.extend_from_slice(b"; filename=\"");
+            body.extend_from_slice(f);
+            body.extend_from_slice(b"\"\r\nContent-Type: application/octet-stream");
+        }
+        body.extend_from_slice(b"\r\n\r\n");
+        body.extend_from_slice(data);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{b}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={b}"), body)
+}
+
+impl Session {
+    fn upload(&self, category: &str, fields: &[Field]) -> Resp {
+        let (kind, body) = multipart(fields);
+        request(
+            self.port,
+            "POST",
+            &format!("/api/v1/library/{category}"),
+            &[
+                ("Cookie", &self.cookie),
+                ("X-CSRF-Token", &self.csrf),
+                ("Content-Type", &kind),
+            ],
+            &body,
+        )
+    }
+}
+
+/// Uploads from a phone or a PC: a Vietnamese-named recording becomes a ready item at
+/// once, with its title and dates; hostile or broken uploads are refused with a reason
+/// and leave nothing behind.
+#[test]
+fn uploads_become_items_and_hostile_ones_leave_nothing() {
+    let st = station();
+    let d = start(&st);
+    add_user(&st, "lan", "operator", "mat-khau-dai");
+    add_user(&st, "xem", "viewer", "mat-khau-dai");
+    let s = login(d.port, "lan", "mat-khau-dai")
+        .map_err(|e| e.status)
+        .unwrap();
+    let wav = st.path().join("ghi-am.wav");
+    tone(&wav, 660.0, 2.0, 0.3, 0.0);
+    let audio = std::fs::read(&wav).unwrap();
+    let name = "Thông báo tiêm phòng.wav".as_bytes();
+    let t = Instant::now();
+    let r = s.upload(
+        "tin",
+        &[
+            ("title", None, "Tiêm phòng dại cho chó mèo".as_bytes()),
+            ("valid_from", None, b"2026-01-01"),
+            ("file", Some(name), &audio),
+        ],
+    );
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    eprintln!("upload to ready: {:?}", t.elapsed());
+    let v = r.json();
+    assert_eq!(v["item"]["state"], "ready", "{v}");
+    assert_eq!(v["item"]["title"], "Tiêm phòng dại cho chó mèo");
+    assert_eq!(v["id"], "tin/Thông báo tiêm phòng.wav");
+    assert!(st
+        .path()
+        .join("audio/tin/Thông báo tiêm phòng.yaml")
+        .exists());
+    // It can be played at once by its id.
+    let r = s.send(
+        "POST",
+        "/api/v1/play",
+        &json!({"item": "tin/Thông báo tiêm phòng.wav"}).to_string(),
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    // The same name again: a conflict, the first kept.
+    let r = s.upload("tin", &[("file", Some(name), &audio)]);
+    assert_eq!((r.status, r.code().as_str()), (409, "exists"));
+    // A name that climbs out of the folder lands inside it.
+    let r = s.upload("tin", &[("file", Some(b"../../../thoat.wav"), &audio)]);
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    assert!(st.path().join("audio/tin/thoat.wav").exists());
+    assert!(!st.path().join("thoat.wav").exists());
+    // Refused: a NUL in the name, nothing, text, too big, an unknown category.
+    let r = s.upload("tin", &[("file", Some(b"a\0b.wav"), &audio)]);
+    assert_eq!(r.status, 422, "{}", String::from_utf8_lossy(&r.body));
+    let r = s.upload("tin", &[("file", Some(b"rong.wav"), b"")]);
+    assert_eq!(r.status, 422);
+    assert!(r.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("empty"));
+    let r = s.upload(
+        "tin",
+        &[("file", Some(b"van-ban.wav"), b"day khong phai am thanh\n")],
+    );
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (422, "rejected"),
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    assert!(!st.path().join("audio/tin/van-ban.wav").exists());
+    let big = vec![0u8; 4_000_000];
+    let r = s.upload("tin", &[("file", Some(b"lon.wav"), &big)]);
+    assert_eq!((r.status, r.code().as_str()), (413, "too_large"));
+    let r = s.upload("khong-co", &[("file", Some(b"x.wav"), &audio)]);
+    assert_eq!(r.status, 404);
+    // A viewer may not upload; without a login, nobody.
+    let x = login(d.port, "xem", "mat-khau-dai")
+        .map_err(|e| e.status)
+        .unwrap();
+    assert_eq!(
+        x.upload("tin", &[("file", Some(b"y.wav"), &audio)]).status,
+        403
+    );
+    let (kind, body) = multipart(&[("file", Some(b"z.wav"), &audio)]);
+    let r = request(
+        d.port,
+        "POST",
+        "/api/v1/library/tin",
+        &[("Content-Type", &kind)],
+        &body,
+    );
+    assert_eq!(r.status, 401);
+    // Nothing half-written is left, and only the two good uploads (and the first item)
+    // are in the folder.
+    let mut names: Vec<String> = std::fs::read_dir(st.path().join("audio/tin"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "2026-01-01 ban tin.wav",
+            "Thông báo tiêm phòng.wav",
+            "Thông báo tiêm phòng.yaml",
+            "thoat.wav"
+        ]
+    );
+    let rows = audit_rows(&st);
+    assert!(rows.iter().any(|r| r["who"] == "lan"
+        && r["action"] == "take"
+        && r["target"] == "tin/Thông báo tiêm phòng.wav"
+        && r["outcome"] == "ok"));
+    assert!(rows
+        .iter()
+        .any(|r| r["who"] == "xem" && r["action"] == "upload" && r["outcome"] == "forbidden"));
 }

@@ -59,6 +59,25 @@ pub struct Http {
     pub listen: std::net::SocketAddr,
     /// A console session ends after this long without a request.
     pub session: Duration,
+    /// The largest upload taken, in bytes.
+    pub max_upload: u64,
+}
+
+pub const DEFAULT_MAX_UPLOAD: u64 = 200 * 1000 * 1000;
+
+/// `200MB`, `500KB`, `1GB` or a number of bytes.
+fn parse_size(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let n: u64 = s[..split].parse().ok()?;
+    let mult = match s[split..].trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "KB" | "K" => 1000,
+        "MB" | "M" => 1000 * 1000,
+        "GB" | "G" => 1000 * 1000 * 1000,
+        _ => return None,
+    };
+    n.checked_mul(mult)
 }
 
 pub const DEFAULT_HTTP_LISTEN: &str = "127.0.0.1:8080";
@@ -714,6 +733,7 @@ const TOP_KEYS: [&str; 12] = [
 struct RawHttp {
     listen: Option<String>,
     session: Option<HumanDuration>,
+    max_upload: Option<serde_yaml::Value>,
 }
 
 #[derive(Deserialize, Default)]
@@ -955,7 +975,23 @@ impl Cx {
         let mut h = Http {
             listen: DEFAULT_HTTP_LISTEN.parse().expect("a valid default"),
             session: DEFAULT_SESSION,
+            max_upload: DEFAULT_MAX_UPLOAD,
         };
+        if let Some(v) = raw.max_upload {
+            let text = match &v {
+                Value::Number(n) => n.to_string(),
+                Value::String(s) => s.clone(),
+                _ => String::new(),
+            };
+            match parse_size(&text) {
+                Some(n) if n >= 1000 => h.max_upload = n,
+                _ => self.error(
+                    self.loc.value("http.max_upload"),
+                    format!("`max_upload: {text}` is not a size"),
+                    "write e.g. `max_upload: 200MB`",
+                ),
+            }
+        }
         if let Some(l) = raw.listen {
             match l.trim().parse::<std::net::SocketAddr>() {
                 Ok(a) => h.listen = a,

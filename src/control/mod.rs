@@ -48,6 +48,10 @@ pub enum Command {
     Stop,
     /// Read schedule.yaml again; an invalid one leaves the running one in place.
     Reload,
+    /// Take a complete file under the audio folder (an upload that just ended) into the
+    /// library now, without waiting for it to settle; `item` is its id (its path under
+    /// the audio folder). The answer says whether it may air, and why not.
+    Take { item: String },
 }
 
 fn default_device() -> String {
@@ -89,6 +93,11 @@ pub enum Outcome {
     Reloaded {
         config: PathBuf,
     },
+    /// The library took the file: it may air, or `reason` says why not (yet).
+    Taken {
+        item: String,
+        reason: Option<String>,
+    },
 }
 
 impl Outcome {
@@ -106,6 +115,11 @@ impl Outcome {
             Outcome::Skipped => "skipped the item on air".into(),
             Outcome::Stopped => "stopped the programme on air".into(),
             Outcome::Reloaded { config } => format!("reloaded {}", config.display()),
+            Outcome::Taken { item, reason: None } => format!("{item} is in the library, ready"),
+            Outcome::Taken {
+                item,
+                reason: Some(r),
+            } => format!("{item} is in the library: {r}"),
         }
     }
 }

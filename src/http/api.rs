@@ -26,6 +26,12 @@ pub fn router(web: Web) -> Router {
         .route("/api/v1/status", get(status))
         .route("/api/v1/events", get(events))
         .route("/api/v1/library", get(library))
+        .route(
+            "/api/v1/library/{category}",
+            post(super::upload::upload).layer(axum::extract::DefaultBodyLimit::max(
+                (web.max_upload + 1_000_000) as usize,
+            )),
+        )
         .route("/api/v1/play", post(play))
         .route("/api/v1/skip", post(skip))
         .route("/api/v1/stop", post(stop))

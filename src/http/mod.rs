@@ -7,6 +7,7 @@
 
 mod api;
 mod auth;
+pub mod upload;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -33,6 +34,8 @@ pub struct Web {
     pub config_path: PathBuf,
     /// Where the previous versions of schedule.yaml are kept.
     pub history: PathBuf,
+    /// The largest upload taken, in bytes.
+    pub max_upload: u64,
 }
 
 /// Serves the API on `listener` until the daemon stops.

@@ -1,0 +1,274 @@
+//! `POST /api/v1/library/{category}`: a file from a phone or a PC into a category's hot
+//! folder. Streamed to a hidden `.part` file (the library ignores it), renamed into place
+//! when the request has ended whole, then taken by the library at once (no settle wait:
+//! the upload is known complete). A file the library rejects (not audio) is removed again
+//! and the answer says why.
+
+use axum::extract::{Multipart, Path as UrlPath, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+use unicode_normalization::UnicodeNormalization;
+
+use super::auth::{self, Caller};
+use super::{blocking, ApiError, Web};
+use crate::access::{AuditEntry, Role};
+use crate::control::{Command, Outcome};
+
+/// The name an upload is stored under: its last path component (no traversal), without
+/// leading dots (never hidden), in NFC, at most 200 bytes; None if nothing usable is left
+/// or it holds a control character (NUL, a newline).
+pub fn file_name(raw: &str) -> Option<String> {
+    let base = raw.rsplit(['/', '\\']).next().unwrap_or("");
+    if base.chars().any(char::is_control) {
+        return None;
+    }
+    let name: String = base
+        .nfc()
+        .collect::<String>()
+        .trim()
+        .trim_start_matches(['.', '~'])
+        .trim()
+        .to_string();
+    if name.is_empty() || name.len() > 200 || name.ends_with(".yaml") {
+        return None;
+    }
+    Some(name)
+}
+
+fn invalid(m: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m)
+}
+
+fn date(v: &str, what: &str) -> Result<String, ApiError> {
+    chrono::NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d")
+        .map(|d| d.to_string())
+        .map_err(|_| invalid(format!("`{what}` must be a date like 2026-12-01")))
+}
+
+pub async fn upload(
+    State(web): State<Web>,
+    caller: Caller,
+    UrlPath(category): UrlPath<String>,
+    mut form: Multipart,
+) -> Result<Response, ApiError> {
+    caller.need(Role::Operator).inspect_err(|_| {
+        auth::audit(
+            &web,
+            AuditEntry {
+                at: chrono::Utc::now(),
+                who: caller.who.clone(),
+                via: caller.via.into(),
+                address: Some(caller.address.clone()),
+                action: "upload".into(),
+                target: Some(category.clone()),
+                outcome: "forbidden".into(),
+            },
+        )
+    })?;
+    let path = web.config_path.clone();
+    let cat = category.clone();
+    let (folder, audio) = blocking(move || {
+        let c = crate::config::load(&path)
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::CONFLICT,
+                    "config_invalid",
+                    "schedule.yaml has errors; fix it first",
+                )
+            })?
+            .config;
+        let f = c.category(&cat).map(|k| k.folder.clone()).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "no_such_category",
+                format!("unknown category `{cat}`"),
+            )
+        })?;
+        Ok((f, c.paths.audio.clone()))
+    })
+    .await?;
+    std::fs::create_dir_all(&folder).map_err(ApiError::internal)?;
+    let part = folder.join(format!(".upload-{}.part", crate::access::secret()));
+    // Removes the partial file on every early return.
+    struct Cleanup(std::path::PathBuf);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+    let _cleanup = Cleanup(part.clone());
+    let (mut name, mut size) = (None, 0u64);
+    let (mut title, mut from, mut until) = (None, None, None);
+    let too_big = |max: u64| {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("the file is larger than the station takes ({} MB); record it shorter or at a lower bitrate", max / 1_000_000),
+        )
+    };
+    let read_err = |e: axum::extract::multipart::MultipartError, max: u64| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            too_big(max)
+        } else {
+            invalid(format!("the upload could not be read: {}", e.body_text()))
+        }
+    };
+    while let Some(mut field) = form
+        .next_field()
+        .await
+        .map_err(|e| read_err(e, web.max_upload))?
+    {
+        match field.name().unwrap_or("") {
+            "file" => {
+                let raw = field.file_name().unwrap_or("").to_string();
+                name = Some(file_name(&raw).ok_or_else(|| {
+                    invalid("the file's name cannot be used: give it a name of letters and numbers, like `Bản tin CCHC.mp3`")
+                })?);
+                let mut f = tokio::fs::File::create(&part)
+                    .await
+                    .map_err(ApiError::internal)?;
+                while let Some(chunk) = field
+                    .chunk()
+                    .await
+                    .map_err(|e| read_err(e, web.max_upload))?
+                {
+                    size += chunk.len() as u64;
+                    if size > web.max_upload {
+                        return Err(too_big(web.max_upload));
+                    }
+                    tokio::io::AsyncWriteExt::write_all(&mut f, &chunk)
+                        .await
+                        .map_err(ApiError::internal)?;
+                }
+                tokio::io::AsyncWriteExt::flush(&mut f)
+                    .await
+                    .map_err(ApiError::internal)?;
+                f.sync_all().await.map_err(ApiError::internal)?;
+            }
+            "title" => {
+                title = Some(
+                    field
+                        .text()
+                        .await
+                        .map_err(|e| read_err(e, web.max_upload))?,
+                )
+            }
+            "valid_from" => {
+                from = Some(date(&field.text().await.unwrap_or_default(), "valid_from")?)
+            }
+            "valid_until" => {
+                until = Some(date(
+                    &field.text().await.unwrap_or_default(),
+                    "valid_until",
+                )?)
+            }
+            other => {
+                return Err(invalid(format!(
+                    "unknown field `{other}`: file, title, valid_from, valid_until"
+                )))
+            }
+        }
+    }
+    let name = name.ok_or_else(|| invalid("no `file` in the form"))?;
+    if size == 0 {
+        return Err(invalid("the file is empty"));
+    }
+    let dest = folder.join(&name);
+    if dest.exists() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "exists",
+            format!("`{name}` is already in the library; rename the file or remove the old one"),
+        ));
+    }
+    // The sidecar first, so the library reads title and dates with the file.
+    let sidecar = dest.with_extension("yaml");
+    let mut meta = serde_yaml::Mapping::new();
+    if let Some(t) = title
+        .map(|t| t.nfc().collect::<String>())
+        .filter(|t| !t.trim().is_empty())
+    {
+        meta.insert("title".into(), t.trim().into());
+    }
+    if let Some(d) = from {
+        meta.insert("valid_from".into(), d.into());
+    }
+    if let Some(d) = until {
+        meta.insert("valid_until".into(), d.into());
+    }
+    if !meta.is_empty() {
+        let text = serde_yaml::to_string(&meta).map_err(ApiError::internal)?;
+        std::fs::write(&sidecar, text).map_err(ApiError::internal)?;
+    }
+    std::fs::rename(&part, &dest).map_err(ApiError::internal)?;
+    let id = dest
+        .strip_prefix(&audio)
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| name.clone());
+    let out = web
+        .handle
+        .call(Command::Take { item: id.clone() }, caller.origin())
+        .await?;
+    let reason = match out {
+        Outcome::Taken { reason, .. } => reason,
+        _ => None,
+    };
+    let view = web
+        .library
+        .get()
+        .views
+        .iter()
+        .find(|v| v.path == id)
+        .cloned();
+    if view
+        .as_ref()
+        .is_some_and(|v| v.state == crate::library::State::Rejected)
+    {
+        let _ = std::fs::remove_file(&dest);
+        let _ = std::fs::remove_file(&sidecar);
+        let why = view.and_then(|v| v.reason).or(reason).unwrap_or_default();
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "rejected",
+            format!("the station cannot air this file: {why}"),
+        ));
+    }
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"item": view, "id": id, "reason": reason})),
+    )
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::file_name;
+
+    #[test]
+    fn upload_names_are_made_safe() {
+        assert_eq!(
+            file_name("Bản tin CCHC.mp3").as_deref(),
+            Some("Bản tin CCHC.mp3")
+        );
+        assert_eq!(
+            file_name("../../etc/passwd.mp3").as_deref(),
+            Some("passwd.mp3")
+        );
+        assert_eq!(
+            file_name("C:\\Users\\lan\\ghi âm.m4a").as_deref(),
+            Some("ghi âm.m4a")
+        );
+        assert_eq!(file_name(".hidden.mp3").as_deref(), Some("hidden.mp3"));
+        assert_eq!(file_name("a\0b.mp3"), None);
+        assert_eq!(file_name("a\nb.mp3"), None);
+        assert_eq!(file_name("..."), None);
+        assert_eq!(file_name("dir/"), None);
+        assert_eq!(file_name("x.yaml"), None);
+        // Decomposed Vietnamese (as macOS sends it) is stored composed.
+        let nfd = "Ba\u{0309}n tin.mp3";
+        assert_eq!(file_name(nfd).as_deref(), Some("Bản tin.mp3"));
+        assert_eq!(file_name(&"a".repeat(300)), None);
+    }
+}
