@@ -35,6 +35,7 @@ library:
   settle: 1s
 categories:
   tin: {{name: Tin, pick: all}}
+  duyet: {{name: "Cần duyệt", pick: all, approval: required}}
 programmes:
   - name: "Sáng"
     when: "{when}"
@@ -810,4 +811,68 @@ fn uploads_become_items_and_hostile_ones_leave_nothing() {
     assert!(rows
         .iter()
         .any(|r| r["who"] == "xem" && r["action"] == "upload" && r["outcome"] == "forbidden"));
+}
+
+/// `approval: required`: an operator's upload waits as pending and cannot be played until
+/// an approver approves it; the approval is on record in the sidecar and the audit trail.
+#[test]
+fn an_approver_approves_what_an_operator_uploads() {
+    let st = station();
+    let d = start(&st);
+    add_user(&st, "lan", "operator", "mat-khau-dai");
+    add_user(&st, "chu-tich", "approver", "mat-khau-dai");
+    let op = login(d.port, "lan", "mat-khau-dai")
+        .map_err(|e| e.status)
+        .unwrap();
+    let ap = login(d.port, "chu-tich", "mat-khau-dai")
+        .map_err(|e| e.status)
+        .unwrap();
+    let wav = st.path().join("b.wav");
+    tone(&wav, 550.0, 2.0, 0.3, 0.0);
+    let audio = std::fs::read(&wav).unwrap();
+    let r = op.upload(
+        "duyet",
+        &[("file", Some("Lịch tiêm chủng.wav".as_bytes()), &audio)],
+    );
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["item"]["state"], "pending", "{}", r.json());
+    let id = "duyet/Lịch tiêm chủng.wav";
+    let url = "/api/v1/items/duyet/L%E1%BB%8Bch%20ti%C3%AAm%20ch%E1%BB%A7ng.wav/approve";
+    // Pending items do not air, by id or by category.
+    let r = op.send("POST", "/api/v1/play", &json!({"item": id}).to_string());
+    assert_eq!(r.status, 404, "{}", String::from_utf8_lossy(&r.body));
+    let r = op.send(
+        "POST",
+        "/api/v1/play",
+        &json!({"category": "duyet"}).to_string(),
+    );
+    assert_eq!((r.status, r.code().as_str()), (409, "nothing_to_play"));
+    // An operator may not approve.
+    assert_eq!(op.send("POST", url, "").status, 403);
+    let r = ap.send("POST", url, "");
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["item"]["state"], "ready", "{}", r.json());
+    let side = std::fs::read_to_string(st.path().join("audio/duyet/Lịch tiêm chủng.yaml")).unwrap();
+    assert!(
+        side.contains("approved: true") && side.contains("approved_by: chu-tich"),
+        "{side}"
+    );
+    // Approved once; a second time is a conflict; now it plays.
+    assert_eq!(ap.send("POST", url, "").code(), "not_pending");
+    let r = op.send("POST", "/api/v1/play", &json!({"item": id}).to_string());
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let rows = audit_rows(&st);
+    let approvals: Vec<(&str, &str)> = rows
+        .iter()
+        .filter(|r| r["action"] == "approve")
+        .map(|r| (r["who"].as_str().unwrap(), r["outcome"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        approvals,
+        [
+            ("lan", "forbidden"),
+            ("chu-tich", "ok"),
+            ("chu-tich", "not_pending")
+        ]
+    );
 }

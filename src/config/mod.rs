@@ -226,6 +226,8 @@ pub struct Category {
     /// Gain (dB) for items whose loudness is not measured yet.
     pub gain_db: f64,
     pub target: Option<Target>,
+    /// Its items wait as `pending` until an approver approves them (`approval: required`).
+    pub approval: bool,
     pub pos: Pos,
 }
 
@@ -581,6 +583,7 @@ struct RawCategory {
     loudness: Option<f64>,
     gain: Option<f64>,
     target: Option<RawTarget>,
+    approval: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -1440,7 +1443,20 @@ impl Cx {
                     "write its Vietnamese display name",
                 );
             }
+            let approval = match raw.approval.as_deref().map(str::trim) {
+                None | Some("none") => false,
+                Some("required") => true,
+                Some(other) => {
+                    self.error(
+                        self.loc.value(&join_key(&path, "approval")),
+                        format!("`approval: {other}` is not a choice"),
+                        "write `approval: required` (items wait for an approver) or leave it out",
+                    );
+                    false
+                }
+            };
             out.push(Category {
+                approval,
                 folder: audio.join(raw.folder.unwrap_or_else(|| key.clone().into())),
                 name: nfc(raw.name.trim()),
                 priority: raw.priority,

@@ -32,6 +32,7 @@ pub fn router(web: Web) -> Router {
                 (web.max_upload + 1_000_000) as usize,
             )),
         )
+        .route("/api/v1/items/{*rest}", post(super::items::item_action))
         .route("/api/v1/play", post(play))
         .route("/api/v1/skip", post(skip))
         .route("/api/v1/stop", post(stop))

@@ -7,6 +7,7 @@
 
 mod api;
 mod auth;
+mod items;
 pub mod upload;
 
 use std::net::SocketAddr;

@@ -43,6 +43,10 @@ pub struct Sidecar {
     pub valid_until: Option<String>,
     pub priority: Option<Priority>,
     pub note: Option<String>,
+    /// `false`: waits as pending for an approver; `true`: approved (by `approved_by`).
+    pub approved: Option<bool>,
+    pub approved_by: Option<String>,
+    pub approved_at: Option<String>,
 }
 
 /// The sidecar path of an audio file: `NAME.yaml` (or `.yml`) beside it.
@@ -61,6 +65,7 @@ pub struct ReadSidecar {
     pub valid_until: Option<DateTime<Utc>>,
     pub priority: Option<Priority>,
     pub note: Option<String>,
+    pub approved: Option<bool>,
 }
 
 pub fn read_sidecar(path: &Path, tz: Tz) -> Result<ReadSidecar, String> {
@@ -79,7 +84,7 @@ pub fn parse_sidecar(text: &str, path: &Path, tz: Tz) -> Result<ReadSidecar, Str
             let (l, c) = e.location().map(|l| (l.line(), l.column())).unwrap_or((1, 1));
             let msg = e.to_string();
             let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
-            format!("{}: error: {msg} — the sidecar takes title, valid_from, valid_until, priority and note", at(l, c))
+            format!("{}: error: {msg} — the sidecar takes title, valid_from, valid_until, priority, note and approved", at(l, c))
         })?
     };
     let locate = |key: &str| {
@@ -121,6 +126,7 @@ pub fn parse_sidecar(text: &str, path: &Path, tz: Tz) -> Result<ReadSidecar, Str
         valid_until,
         priority: raw.priority,
         note: raw.note,
+        approved: raw.approved,
     })
 }
 

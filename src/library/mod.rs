@@ -50,6 +50,8 @@ pub enum State {
     NotYetValid,
     Expired,
     Rejected,
+    /// Waits for an approver (`approval: required`, or an upstream bulletin to choose).
+    Pending,
 }
 
 impl State {
@@ -60,6 +62,7 @@ impl State {
             State::NotYetValid => "not_yet_valid",
             State::Expired => "expired",
             State::Rejected => "rejected",
+            State::Pending => "pending",
         }
     }
 }
@@ -116,6 +119,7 @@ struct Cat {
     max_length: Option<Duration>,
     loudness: f64,
     gain_db: f64,
+    approval: bool,
 }
 
 /// One item as listed by `loaxa library` (and its JSON line).
@@ -149,6 +153,8 @@ struct Airable {
     from_arrival: bool,
     /// Still waiting for something before it may air (length, loudness).
     waiting: Option<String>,
+    /// Waiting for an approver.
+    pending: bool,
 }
 
 pub struct Library {
@@ -219,6 +225,7 @@ impl Library {
                 max_length: c.max_length,
                 loudness: c.loudness,
                 gain_db: c.gain_db,
+                approval: c.approval,
             })
             .collect();
         // Files an operator plays from outside the library are copied here (`loaxa play
@@ -233,6 +240,7 @@ impl Library {
                 max_length: None,
                 loudness: d.map_or(crate::config::DEFAULT_LOUDNESS, |c| c.loudness),
                 gain_db: 0.0,
+                approval: false,
             });
         }
         // Deepest folders first, so a category nested in another's folder wins its files.
@@ -547,6 +555,9 @@ impl Library {
         let item = match self.entries.get(&id).map(|e| (e, self.judge(e))) {
             None => Err(format!("{id} is not in a category folder")),
             Some((_, Err(r))) => Err(format!("{id}: {}", r.message)),
+            Some((_, Ok(a))) if a.pending => {
+                Err(format!("{id}: waits for an approver to approve it"))
+            }
             Some((_, Ok(a))) if a.waiting.is_some() => Err(format!(
                 "{id}: {} — try again in a few seconds",
                 a.waiting.unwrap_or_default()
@@ -718,7 +729,7 @@ impl Library {
                     reason: r.message,
                 }]
             }
-            Ok(a) if a.waiting.is_none() => vec![Change::Ready {
+            Ok(a) if a.waiting.is_none() && !a.pending => vec![Change::Ready {
                 id: id.to_string(),
                 category: e.category.clone(),
             }],
@@ -837,6 +848,7 @@ impl Library {
                         "new or changed: waits until unchanged for {}",
                         crate::config::format_duration(self.settle)
                     )),
+                    pending: false,
                 })
             }
             Stage::Rejected(r) => return Err(r.clone()),
@@ -850,8 +862,11 @@ impl Library {
                 valid_until: None,
                 priority: None,
                 note: None,
+                approved: None,
             }),
         };
+        let pending = side.approved == Some(false)
+            || (cat.is_some_and(|c| c.approval) && side.approved != Some(true));
         let duration = p
             .analysis
             .as_ref()
@@ -943,6 +958,7 @@ impl Library {
             gain_db,
             from_arrival,
             waiting,
+            pending,
         })
     }
 
@@ -978,6 +994,11 @@ impl Library {
                     Ok(a) => {
                         let (state, reason) = if let Some(w) = a.waiting {
                             (State::Settling, Some(w))
+                        } else if a.pending {
+                            (
+                                State::Pending,
+                                Some("waits for an approver to approve it".to_string()),
+                            )
                         } else if now < a.valid_from {
                             (
                                 State::NotYetValid,
@@ -1025,7 +1046,10 @@ impl Library {
                 let Stage::Probed(p) = &e.stage else {
                     return None;
                 };
-                let a = self.judge(e).ok().filter(|a| a.waiting.is_none())?;
+                let a = self
+                    .judge(e)
+                    .ok()
+                    .filter(|a| a.waiting.is_none() && !a.pending)?;
                 Some(Item {
                     id: id.clone(),
                     path: e.path.clone(),

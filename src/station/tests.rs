@@ -59,6 +59,7 @@ fn category(key: &str, priority: Priority) -> Category {
         loudness: -16.0,
         gain_db: 0.0,
         target: None,
+        approval: false,
         pos: Pos::START,
     }
 }
