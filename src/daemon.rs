@@ -448,6 +448,7 @@ async fn console(
         config_path: config_path.to_path_buf(),
         history: config.paths.state.join("schedule-history"),
         max_upload: h.max_upload,
+        bulletins: h.bulletins.clone(),
     };
     tokio::spawn(crate::http::serve(listener, web));
     Some(at)

@@ -36,6 +36,10 @@ library:
 categories:
   tin: {{name: Tin, pick: all}}
   duyet: {{name: "Cần duyệt", pick: all, approval: required}}
+  khan-cap: {{name: "Khẩn cấp", priority: emergency}}
+emergency:
+  category: khan-cap
+  repeat: 1
 programmes:
   - name: "Sáng"
     when: "{when}"
@@ -875,4 +879,140 @@ fn an_approver_approves_what_an_operator_uploads() {
             ("chu-tich", "not_pending")
         ]
     );
+}
+
+/// The provincial system's three priorities (TT 39/2020), through a bearer token:
+/// thông thường waits for the commune, ưu tiên goes to the front of the next programme,
+/// khẩn cấp airs at once.
+#[test]
+fn upstream_bulletins_take_effect_by_their_priority() {
+    let st = station();
+    let d = start(&st);
+    let o = st.run(&["token", "add", "tinh", "--role", "operator"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let bearer = format!("Bearer {}", String::from_utf8_lossy(&o.stdout).trim());
+    let o = st.run(&["token", "add", "xem", "--role", "viewer"]);
+    let viewer = format!("Bearer {}", String::from_utf8_lossy(&o.stdout).trim());
+    let wav = st.path().join("b.wav");
+    tone(&wav, 500.0, 2.0, 0.3, 0.0);
+    let audio = std::fs::read(&wav).unwrap();
+    let send = |auth: &str, fields: &[Field]| {
+        let (kind, body) = multipart(fields);
+        request(
+            d.port,
+            "POST",
+            "/api/v1/bulletins",
+            &[("Authorization", auth), ("Content-Type", &kind)],
+            &body,
+        )
+    };
+    // Thông thường: pending, the commune decides.
+    let r = send(
+        &bearer,
+        &[
+            ("priority", None, b"thong-thuong"),
+            ("category", None, b"tin"),
+            ("title", None, "Lịch thu thuế quý IV".as_bytes()),
+            ("file", Some(b"thue.wav"), &audio),
+        ],
+    );
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["item"]["state"], "pending", "{}", r.json());
+    // Ưu tiên: ready, and first in the next programme's running order.
+    let r = send(
+        &bearer,
+        &[
+            ("priority", None, b"uu-tien"),
+            ("category", None, b"tin"),
+            ("title", None, "Phòng chống bão số 9".as_bytes()),
+            ("file", Some(b"bao.wav"), &audio),
+        ],
+    );
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["item"]["state"], "ready", "{}", r.json());
+    let plan = request(
+        d.port,
+        "GET",
+        "/api/v1/plan?days=1",
+        &[("Authorization", &bearer)],
+        b"",
+    )
+    .json();
+    let first = plan[0].to_string();
+    let bao = first.find("Phòng chống bão số 9").unwrap_or(usize::MAX);
+    let tin = first.find("ban tin").unwrap_or(usize::MAX);
+    assert!(bao < tin, "the priority bulletin first: {first}");
+    assert!(
+        !first.contains("Lịch thu thuế"),
+        "a pending bulletin is not planned: {first}"
+    );
+    // Refused: an unknown priority, no category, a viewer's token.
+    let r = send(
+        &bearer,
+        &[
+            ("priority", None, b"rat-gap"),
+            ("category", None, b"tin"),
+            ("file", Some(b"x.wav"), &audio),
+        ],
+    );
+    assert_eq!(r.status, 422);
+    let r = send(
+        &bearer,
+        &[
+            ("priority", None, b"uu-tien"),
+            ("file", Some(b"y.wav"), &audio),
+        ],
+    );
+    assert_eq!(r.status, 422);
+    assert!(r.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("category"));
+    let r = send(
+        &viewer,
+        &[
+            ("priority", None, b"khan-cap"),
+            ("file", Some(b"z.wav"), &audio),
+        ],
+    );
+    assert_eq!(r.status, 403);
+    // Khẩn cấp: on air at once as an emergency.
+    let t = Instant::now();
+    let r = send(
+        &bearer,
+        &[
+            ("priority", None, b"khan-cap"),
+            ("title", None, "Lũ quét thôn 3".as_bytes()),
+            ("file", Some(b"lu.wav"), &audio),
+        ],
+    );
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["category"], "khan-cap");
+    wait_for("the emergency on air", Duration::from_secs(5), || {
+        let s = request(
+            d.port,
+            "GET",
+            "/api/v1/status",
+            &[("Authorization", &bearer)],
+            b"",
+        )
+        .json();
+        s["on_air"]["title"] == "Lũ quét thôn 3"
+    });
+    eprintln!(
+        "khẩn cấp bulletin on air {:?} after the request",
+        t.elapsed()
+    );
+    let rows = audit_rows(&st);
+    let b: Vec<&str> = rows
+        .iter()
+        .filter(|r| r["action"] == "bulletin" && r["who"] == "tinh" && r["via"] == "api")
+        .map(|r| r["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(b, ["ok", "ok", "ok"], "{rows:?}");
+    // Nothing is left in the incoming folder.
+    let left = std::fs::read_dir(st.path().join("audio/.incoming"))
+        .unwrap()
+        .count();
+    assert_eq!(left, 0);
 }

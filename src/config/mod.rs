@@ -61,6 +61,8 @@ pub struct Http {
     pub session: Duration,
     /// The largest upload taken, in bytes.
     pub max_upload: u64,
+    /// The category an upstream bulletin lands in when it names none.
+    pub bulletins: Option<String>,
 }
 
 pub const DEFAULT_MAX_UPLOAD: u64 = 200 * 1000 * 1000;
@@ -737,6 +739,7 @@ struct RawHttp {
     listen: Option<String>,
     session: Option<HumanDuration>,
     max_upload: Option<serde_yaml::Value>,
+    bulletins: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -951,7 +954,7 @@ impl Cx {
         let emergency =
             take("emergency").and_then(|v| self.emergency(v, &keys, &categories, &paths.audio));
         let alarms = self.alarms(take("alarms"), &base);
-        let http = take("http").map(|v| self.http(v));
+        let http = take("http").map(|v| self.http(v, &keys));
 
         Some(Config {
             file: abs,
@@ -969,7 +972,7 @@ impl Cx {
         })
     }
 
-    fn http(&mut self, v: Value) -> Http {
+    fn http(&mut self, v: Value, keys: &[String]) -> Http {
         // `http:` alone (a null) turns the console on with the defaults.
         let raw: RawHttp = match v {
             Value::Null => RawHttp::default(),
@@ -979,7 +982,23 @@ impl Cx {
             listen: DEFAULT_HTTP_LISTEN.parse().expect("a valid default"),
             session: DEFAULT_SESSION,
             max_upload: DEFAULT_MAX_UPLOAD,
+            bulletins: None,
         };
+        if let Some(k) = raw.bulletins {
+            if keys.contains(&k) {
+                h.bulletins = Some(k);
+            } else {
+                let hint = match did_you_mean(&k, keys.iter().map(String::as_str)) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!("name one of the categories ({})", backticked(keys)),
+                };
+                self.error(
+                    self.loc.value("http.bulletins"),
+                    format!("unknown category `{k}`"),
+                    hint,
+                );
+            }
+        }
         if let Some(v) = raw.max_upload {
             let text = match &v {
                 Value::Number(n) => n.to_string(),

@@ -33,6 +33,12 @@ pub fn router(web: Web) -> Router {
             )),
         )
         .route("/api/v1/items/{*rest}", post(super::items::item_action))
+        .route(
+            "/api/v1/bulletins",
+            post(super::bulletins::bulletin).layer(axum::extract::DefaultBodyLimit::max(
+                (web.max_upload + 1_000_000) as usize,
+            )),
+        )
         .route("/api/v1/play", post(play))
         .route("/api/v1/skip", post(skip))
         .route("/api/v1/stop", post(stop))

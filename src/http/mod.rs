@@ -7,6 +7,7 @@
 
 mod api;
 mod auth;
+mod bulletins;
 mod items;
 pub mod upload;
 
@@ -37,6 +38,8 @@ pub struct Web {
     pub history: PathBuf,
     /// The largest upload taken, in bytes.
     pub max_upload: u64,
+    /// Where an upstream bulletin naming no category lands (`http.bulletins`).
+    pub bulletins: Option<String>,
 }
 
 /// Serves the API on `listener` until the daemon stops.

@@ -47,166 +47,157 @@ fn date(v: &str, what: &str) -> Result<String, ApiError> {
         .map_err(|_| invalid(format!("`{what}` must be a date like 2026-12-01")))
 }
 
-pub async fn upload(
-    State(web): State<Web>,
-    caller: Caller,
-    UrlPath(category): UrlPath<String>,
-    mut form: Multipart,
-) -> Result<Response, ApiError> {
-    caller.need(Role::Operator).inspect_err(|_| {
-        auth::audit(
-            &web,
-            AuditEntry {
-                at: chrono::Utc::now(),
-                who: caller.who.clone(),
-                via: caller.via.into(),
-                address: Some(caller.address.clone()),
-                action: "upload".into(),
-                target: Some(category.clone()),
-                outcome: "forbidden".into(),
-            },
-        )
-    })?;
-    let path = web.config_path.clone();
-    let cat = category.clone();
-    let (folder, audio) = blocking(move || {
-        let c = crate::config::load(&path)
-            .map_err(|_| {
-                ApiError::new(
-                    StatusCode::CONFLICT,
-                    "config_invalid",
-                    "schedule.yaml has errors; fix it first",
-                )
-            })?
-            .config;
-        let f = c.category(&cat).map(|k| k.folder.clone()).ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "no_such_category",
-                format!("unknown category `{cat}`"),
-            )
-        })?;
-        Ok((f, c.paths.audio.clone()))
-    })
-    .await?;
-    std::fs::create_dir_all(&folder).map_err(ApiError::internal)?;
-    let part = folder.join(format!(".upload-{}.part", crate::access::secret()));
-    // Removes the partial file on every early return.
-    struct Cleanup(std::path::PathBuf);
-    impl Drop for Cleanup {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_file(&self.0);
-        }
+/// An upload read to its end: the file in its `.part`, and the form's other fields.
+pub struct Received {
+    part: Part,
+    name: String,
+    size: u64,
+    fields: std::collections::BTreeMap<String, String>,
+}
+
+/// A partial file, removed unless it was renamed into place.
+struct Part(std::path::PathBuf);
+
+impl Drop for Part {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
     }
-    let _cleanup = Cleanup(part.clone());
+}
+
+fn too_big(max: u64) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too_large",
+        format!(
+            "the file is larger than the station takes ({} MB); record it shorter or at a lower bitrate",
+            max / 1_000_000
+        ),
+    )
+}
+
+fn read_err(e: axum::extract::multipart::MultipartError, max: u64) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        too_big(max)
+    } else {
+        invalid(format!("the upload could not be read: {}", e.body_text()))
+    }
+}
+
+/// Streams the form's `file` into a hidden `.part` file in `folder` and keeps its other
+/// fields (only those in `known`).
+pub async fn receive(
+    form: &mut Multipart,
+    folder: &std::path::Path,
+    max: u64,
+    known: &[&str],
+) -> Result<Received, ApiError> {
+    std::fs::create_dir_all(folder).map_err(ApiError::internal)?;
+    let part = Part(folder.join(format!(".upload-{}.part", crate::access::secret())));
     let (mut name, mut size) = (None, 0u64);
-    let (mut title, mut from, mut until) = (None, None, None);
-    let too_big = |max: u64| {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
-            format!("the file is larger than the station takes ({} MB); record it shorter or at a lower bitrate", max / 1_000_000),
-        )
-    };
-    let read_err = |e: axum::extract::multipart::MultipartError, max: u64| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            too_big(max)
-        } else {
-            invalid(format!("the upload could not be read: {}", e.body_text()))
-        }
-    };
-    while let Some(mut field) = form
-        .next_field()
-        .await
-        .map_err(|e| read_err(e, web.max_upload))?
-    {
-        match field.name().unwrap_or("") {
-            "file" => {
-                let raw = field.file_name().unwrap_or("").to_string();
-                name = Some(file_name(&raw).ok_or_else(|| {
-                    invalid("the file's name cannot be used: give it a name of letters and numbers, like `Bản tin CCHC.mp3`")
-                })?);
-                let mut f = tokio::fs::File::create(&part)
-                    .await
-                    .map_err(ApiError::internal)?;
-                while let Some(chunk) = field
-                    .chunk()
-                    .await
-                    .map_err(|e| read_err(e, web.max_upload))?
-                {
-                    size += chunk.len() as u64;
-                    if size > web.max_upload {
-                        return Err(too_big(web.max_upload));
-                    }
-                    tokio::io::AsyncWriteExt::write_all(&mut f, &chunk)
-                        .await
-                        .map_err(ApiError::internal)?;
+    let mut fields = std::collections::BTreeMap::new();
+    while let Some(mut field) = form.next_field().await.map_err(|e| read_err(e, max))? {
+        let key = field.name().unwrap_or("").to_string();
+        if key == "file" {
+            let raw = field.file_name().unwrap_or("").to_string();
+            name = Some(file_name(&raw).ok_or_else(|| {
+                invalid("the file's name cannot be used: give it a name of letters and numbers, like `Bản tin CCHC.mp3`")
+            })?);
+            let mut f = tokio::fs::File::create(&part.0)
+                .await
+                .map_err(ApiError::internal)?;
+            while let Some(chunk) = field.chunk().await.map_err(|e| read_err(e, max))? {
+                size += chunk.len() as u64;
+                if size > max {
+                    return Err(too_big(max));
                 }
-                tokio::io::AsyncWriteExt::flush(&mut f)
+                tokio::io::AsyncWriteExt::write_all(&mut f, &chunk)
                     .await
                     .map_err(ApiError::internal)?;
-                f.sync_all().await.map_err(ApiError::internal)?;
             }
-            "title" => {
-                title = Some(
-                    field
-                        .text()
-                        .await
-                        .map_err(|e| read_err(e, web.max_upload))?,
-                )
-            }
-            "valid_from" => {
-                from = Some(date(&field.text().await.unwrap_or_default(), "valid_from")?)
-            }
-            "valid_until" => {
-                until = Some(date(
-                    &field.text().await.unwrap_or_default(),
-                    "valid_until",
-                )?)
-            }
-            other => {
-                return Err(invalid(format!(
-                    "unknown field `{other}`: file, title, valid_from, valid_until"
-                )))
-            }
+            f.sync_all().await.map_err(ApiError::internal)?;
+        } else if known.contains(&key.as_str()) {
+            let v = field.text().await.map_err(|e| read_err(e, max))?;
+            fields.insert(key, v);
+        } else {
+            return Err(invalid(format!(
+                "unknown field `{key}`: file, {}",
+                known.join(", ")
+            )));
         }
     }
     let name = name.ok_or_else(|| invalid("no `file` in the form"))?;
     if size == 0 {
         return Err(invalid("the file is empty"));
     }
-    let dest = folder.join(&name);
+    Ok(Received {
+        part,
+        name,
+        size,
+        fields,
+    })
+}
+
+impl Received {
+    pub fn field(&self, k: &str) -> Option<&str> {
+        self.fields
+            .get(k)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// The sidecar's fields from the form: title and dates.
+    pub fn meta(&self) -> Result<serde_yaml::Mapping, ApiError> {
+        let mut meta = serde_yaml::Mapping::new();
+        if let Some(t) = self.field("title") {
+            meta.insert("title".into(), t.nfc().collect::<String>().into());
+        }
+        for k in ["valid_from", "valid_until"] {
+            if let Some(v) = self.field(k) {
+                meta.insert(k.into(), date(v, k)?.into());
+            }
+        }
+        Ok(meta)
+    }
+}
+
+/// Puts a received file into `folder` with its sidecar (`meta`, if any), has the library
+/// take it, and answers what became of it: 201 with the item, or why not.
+pub async fn place(
+    web: &Web,
+    caller: &Caller,
+    r: Received,
+    folder: &std::path::Path,
+    audio: &std::path::Path,
+    meta: serde_yaml::Mapping,
+) -> Result<(String, Option<crate::library::ItemView>), ApiError> {
+    let dest = folder.join(&r.name);
     if dest.exists() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "exists",
-            format!("`{name}` is already in the library; rename the file or remove the old one"),
+            format!(
+                "`{}` is already in the library; rename the file or remove the old one",
+                r.name
+            ),
         ));
     }
     // The sidecar first, so the library reads title and dates with the file.
     let sidecar = dest.with_extension("yaml");
-    let mut meta = serde_yaml::Mapping::new();
-    if let Some(t) = title
-        .map(|t| t.nfc().collect::<String>())
-        .filter(|t| !t.trim().is_empty())
-    {
-        meta.insert("title".into(), t.trim().into());
-    }
-    if let Some(d) = from {
-        meta.insert("valid_from".into(), d.into());
-    }
-    if let Some(d) = until {
-        meta.insert("valid_until".into(), d.into());
-    }
     if !meta.is_empty() {
         let text = serde_yaml::to_string(&meta).map_err(ApiError::internal)?;
         std::fs::write(&sidecar, text).map_err(ApiError::internal)?;
     }
-    std::fs::rename(&part, &dest).map_err(ApiError::internal)?;
+    std::fs::rename(&r.part.0, &dest).map_err(ApiError::internal)?;
+    tracing::info!(
+        "console: {} uploaded {} ({} KB)",
+        caller.who,
+        dest.display(),
+        r.size / 1000
+    );
     let id = dest
-        .strip_prefix(&audio)
+        .strip_prefix(audio)
         .map(|p| p.to_string_lossy().into_owned())
-        .unwrap_or_else(|_| name.clone());
+        .unwrap_or_else(|_| r.name.clone());
     let out = web
         .handle
         .call(Command::Take { item: id.clone() }, caller.origin())
@@ -235,11 +226,77 @@ pub async fn upload(
             format!("the station cannot air this file: {why}"),
         ));
     }
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({"item": view, "id": id, "reason": reason})),
+    Ok((id, view))
+}
+
+/// The running configuration's folder for `category`, and the audio folder.
+pub async fn folder_of(
+    web: &Web,
+    category: &str,
+) -> Result<
+    (
+        std::path::PathBuf,
+        std::path::PathBuf,
+        crate::config::Config,
+    ),
+    ApiError,
+> {
+    let path = web.config_path.clone();
+    let cat = category.to_string();
+    blocking(move || {
+        let c = crate::config::load(&path)
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::CONFLICT,
+                    "config_invalid",
+                    "schedule.yaml has errors; fix it first",
+                )
+            })?
+            .config;
+        let f = c.category(&cat).map(|k| k.folder.clone()).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "no_such_category",
+                format!("unknown category `{cat}`"),
+            )
+        })?;
+        let audio = c.paths.audio.clone();
+        Ok((f, audio, c))
+    })
+    .await
+}
+
+pub async fn upload(
+    State(web): State<Web>,
+    caller: Caller,
+    UrlPath(category): UrlPath<String>,
+    mut form: Multipart,
+) -> Result<Response, ApiError> {
+    caller.need(Role::Operator).inspect_err(|_| {
+        auth::audit(
+            &web,
+            AuditEntry {
+                at: chrono::Utc::now(),
+                who: caller.who.clone(),
+                via: caller.via.into(),
+                address: Some(caller.address.clone()),
+                action: "upload".into(),
+                target: Some(category.clone()),
+                outcome: "forbidden".into(),
+            },
+        )
+    })?;
+    let (folder, audio, _) = folder_of(&web, &category).await?;
+    let r = receive(
+        &mut form,
+        &folder,
+        web.max_upload,
+        &["title", "valid_from", "valid_until"],
     )
-        .into_response())
+    .await?;
+    let meta = r.meta()?;
+    let (id, view) = place(&web, &caller, r, &folder, &audio, meta).await?;
+    Ok((StatusCode::CREATED, Json(json!({"item": view, "id": id}))).into_response())
 }
 
 #[cfg(test)]
