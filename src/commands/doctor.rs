@@ -289,6 +289,11 @@ pub fn checks(config_path: &Path, tone: bool) -> Vec<Finding> {
         },
     );
 
+    // The console and the HTTP API.
+    if let Some(h) = &c.http {
+        f.push(console(&c, h));
+    }
+
     // The databases.
     let log = crate::airtime::live_path(&c);
     f.push(if !log.exists() {
@@ -387,6 +392,68 @@ fn write_tone(p: &Path) -> Result<(), hound::Error> {
         )?;
     }
     w.finalize()
+}
+
+/// Whether the console answers where the daemon says it listens, and whether anyone can
+/// log in to it.
+fn console(c: &Config, h: &crate::config::Http) -> Finding {
+    let status = crate::control::unix::request(&c.paths.state, &crate::control::Command::Status);
+    let at = match status {
+        Ok(Ok(crate::control::Outcome::Status(s))) => s.console.clone(),
+        _ => {
+            return Finding::new(
+                Level::Warn,
+                "console",
+                format!("configured on {}, but the daemon is not running", h.listen),
+                None,
+            )
+        }
+    };
+    let Some(at) = at else {
+        return Finding::new(
+            Level::Fail,
+            "console",
+            format!("the daemon could not listen on {}", h.listen),
+            Some("another program may use that port: set `http.listen` to another and restart"),
+        );
+    };
+    let addr = at
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .replace("0.0.0.0", "127.0.0.1");
+    let answers = addr
+        .parse::<std::net::SocketAddr>()
+        .ok()
+        .and_then(|a| {
+            std::net::TcpStream::connect_timeout(&a, std::time::Duration::from_secs(2)).ok()
+        })
+        .is_some();
+    if !answers {
+        return Finding::new(
+            Level::Fail,
+            "console",
+            format!("{at} does not answer"),
+            None,
+        );
+    }
+    let users = crate::access::Access::open(&crate::airtime::live_path(c))
+        .and_then(|a| a.users())
+        .map(|u| u.len())
+        .unwrap_or(0);
+    if users == 0 {
+        return Finding::new(
+            Level::Warn,
+            "console",
+            format!("answers at {at}, but no account can log in"),
+            Some("add one: `loaxa user add NAME --role admin --password-stdin`"),
+        );
+    }
+    Finding::new(
+        Level::Ok,
+        "console",
+        format!("answers at {at} ({users} accounts)"),
+        None,
+    )
 }
 
 pub fn doctor_cmd(config_path: &Path, tone: bool, out: &mut dyn Write) -> i32 {
