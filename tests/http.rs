@@ -353,6 +353,13 @@ fn every_endpoint_answers_by_role() {
         && r["outcome"] == "nothing_on_air"
         && r["address"] == "127.0.0.1"
         && r["via"] == "http"));
+    // `loaxa doctor` finds the console answering, with the accounts.
+    let o = st.run(&["doctor"]);
+    let out = common::stdout(&o);
+    assert!(
+        out.contains("OK    console: answers at http://127.0.0.1:") && out.contains("(4 accounts)"),
+        "{out}"
+    );
     // The schedule was saved (unchanged) by the admin only: one kept version.
     let kept = std::fs::read_dir(st.path().join("state/schedule-history"))
         .unwrap()
