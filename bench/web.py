@@ -118,9 +118,12 @@ def exporter():
     while not stop:
         c = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
         t = time.perf_counter()
-        c.request("GET", "/api/v1/airings?from=2026-11-01&to=2026-11-30&format=xlsx", headers={"Cookie": cookie})
-        r = c.getresponse(); n = len(r.read())
-        exports.append((time.perf_counter() - t, n, r.status))
+        try:
+            c.request("GET", "/api/v1/airings?from=2026-11-01&to=2026-11-30&format=xlsx", headers={"Cookie": cookie})
+            r = c.getresponse(); n = len(r.read())
+        except Exception:
+            return  # the daemon stopped at the end of the run
+        if not stop: exports.append((time.perf_counter() - t, n, r.status))
 threads = [threading.Thread(target=poller, daemon=True) for _ in range(50)] + [threading.Thread(target=exporter, daemon=True)]
 peak = [idle_rss]
 def watch_rss():
