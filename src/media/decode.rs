@@ -65,9 +65,52 @@ impl<S: Source> Source for SpanFix<S> {
 
 /// A file decoded and converted to the output's channels and rate.
 pub fn converted(dec: Decoder<File>, channels: u16, rate: u32) -> impl Iterator<Item = f32> {
+    resampled(SpanFix(dec), channels, rate)
+}
+
+fn resampled<S: Source>(src: S, channels: u16, rate: u32) -> impl Iterator<Item = f32> {
     let ch = std::num::NonZero::new(channels).expect("channels > 0");
     let sr = std::num::NonZero::new(rate).expect("rate > 0");
-    UniformSourceIterator::new(SpanFix(dec), ch, sr)
+    UniformSourceIterator::new(src, ch, sr)
+}
+
+/// A file `Direct` decodes at its own rate, as a rodio source to resample: for codecs
+/// rodio's decoder lacks.
+struct Native {
+    d: Direct,
+    channels: u16,
+    block: Vec<f32>,
+    at: usize,
+}
+
+impl Iterator for Native {
+    type Item = f32;
+    fn next(&mut self) -> Option<f32> {
+        if self.at == self.block.len() {
+            self.block.clear();
+            self.at = 0;
+            if !self.d.next_block(1.0, self.channels, &mut self.block) {
+                return None;
+            }
+        }
+        self.at += 1;
+        self.block.get(self.at - 1).copied()
+    }
+}
+
+impl Source for Native {
+    fn current_span_len(&self) -> Option<usize> {
+        None
+    }
+    fn channels(&self) -> rodio::ChannelCount {
+        std::num::NonZero::new(self.channels).expect("channels > 0")
+    }
+    fn sample_rate(&self) -> rodio::SampleRate {
+        std::num::NonZero::new(self.d.rate).expect("an Opus stream states its rate")
+    }
+    fn total_duration(&self) -> Option<Duration> {
+        None
+    }
 }
 
 /// A file at the output's rate, decoded packet by packet with symphonia (gapless: MP3
@@ -85,6 +128,12 @@ pub struct Direct {
 impl Direct {
     /// Opens `path` for direct decoding; `Ok(None)` when it needs resampling (rodio does that).
     pub fn open(path: &Path, rate: u32) -> Result<Option<Direct>, String> {
+        let d = Direct::native(path)?;
+        Ok((d.rate == rate).then_some(d))
+    }
+
+    /// Opens `path` for decoding at its own rate.
+    fn native(path: &Path) -> Result<Direct, String> {
         let format = crate::media::probe::open(path, true)
             .map_err(|e| format!("cannot decode {}: {e}", path.display()))?
             .format;
@@ -96,21 +145,25 @@ impl Direct {
             return Err(format!("cannot decode {}: no audio track", path.display()));
         };
         let p = &track.codec_params;
-        if p.sample_rate != Some(rate) {
-            return Ok(None);
-        }
-        let decoder = symphonia::default::get_codecs()
+        let decoder = super::opus::codecs()
             .make(p, &DecoderOptions::default())
             .map_err(|e| format!("cannot decode {}: {e}", path.display()))?;
-        let track = track.id;
-        Ok(Some(Direct {
+        let (track, rate) = (track.id, super::opus::output_rate(p).unwrap_or(0));
+        Ok(Direct {
             format,
             decoder,
             track,
             rate,
             samples: None,
             skip: 0,
-        }))
+        })
+    }
+
+    /// Whether rodio's own decoder lacks this codec (Opus is only in loaxa's registry).
+    fn beyond_rodio(&self) -> bool {
+        symphonia::default::get_codecs()
+            .get_codec(self.decoder.codec_params().codec)
+            .is_none()
     }
 
     /// Moves to `pos` exactly: seeks to the packet before it, then drops frames up to it.
@@ -221,6 +274,27 @@ impl Reader {
                 }
             }
             return Ok(Reader::Direct(d));
+        }
+        let native = Direct::native(path)?;
+        if native.beyond_rodio() && native.rate > 0 {
+            let p = native.decoder.codec_params();
+            let ch = p
+                .channels
+                .or(p.channel_layout.map(|l| l.into_channels()))
+                .map_or(1, |c| c.count()) as u16;
+            let mut src = Native {
+                d: native,
+                channels: ch.clamp(1, 2),
+                block: Vec::new(),
+                at: 0,
+            };
+            if !offset.is_zero() {
+                if let Err(e) = src.d.seek(offset) {
+                    seek_failed(&e);
+                    src.d = Direct::native(path)?;
+                }
+            }
+            return Ok(Reader::Converted(Box::new(resampled(src, channels, rate))));
         }
         let mut dec = open(path)?;
         if !offset.is_zero() {
@@ -346,5 +420,46 @@ mod tests {
         let path = fixture("voice.mp3");
         assert!(Direct::open(&path, 48_000).unwrap().is_none());
         assert!(Direct::open(&path, 16_000).unwrap().is_some());
+    }
+
+    fn reader_all(path: &Path, offset: Duration, channels: u16, rate: u32) -> Vec<f32> {
+        let mut r = Reader::open(path, offset, channels, rate).unwrap();
+        let mut out = Vec::new();
+        let mut block = Vec::new();
+        while r.next_block(1.0, channels, &mut block) {
+            out.append(&mut block);
+        }
+        out
+    }
+
+    #[test]
+    fn opus_and_aac_from_phones_and_browsers_play_at_any_output_rate() {
+        for name in [
+            "voice.opus",
+            "voice.webm",
+            "voice-fragmented.mp4",
+            "chrome-recorder.webm",
+        ] {
+            for (channels, rate) in [(2u16, 48_000u32), (1, 44_100), (1, 16_000)] {
+                let s = reader_all(&fixture(name), Duration::ZERO, channels, rate);
+                let secs = s.len() as f64 / channels as f64 / rate as f64;
+                assert!((2.8..3.3).contains(&secs), "{name} at {rate} Hz: {secs} s");
+                let peak = s.iter().fold(0f32, |m, x| m.max(x.abs()));
+                assert!(peak > 0.1, "{name} at {rate} Hz is not silent: {peak}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_opus_file_resumes_where_it_was_cut_at_any_rate() {
+        for rate in [48_000, 16_000] {
+            let whole = reader_all(&fixture("voice.opus"), Duration::ZERO, 1, rate);
+            let rest = reader_all(&fixture("voice.opus"), Duration::from_secs(1), 1, rate);
+            let cut = whole.len() as f64 / rate as f64 - rest.len() as f64 / rate as f64;
+            assert!(
+                (cut - 1.0).abs() < 0.03,
+                "at {rate} Hz the seek cut {cut} s"
+            );
+        }
     }
 }

@@ -5,6 +5,7 @@
 pub mod decode;
 pub mod device;
 pub mod hls;
+pub mod opus;
 pub mod probe;
 pub mod stream;
 

@@ -4,7 +4,6 @@
 //! Files are opened as seekable `File`s with their length known: through a plain reader
 //! m4a does not decode and ogg reports no duration.
 
-use std::io::Read;
 use std::path::Path;
 use std::time::Duration;
 
@@ -83,12 +82,6 @@ pub(crate) fn open(path: &Path, gapless: bool) -> Result<Opened, Rejection> {
             "the file is empty (0 bytes); copy it again",
         ));
     }
-    if is_opus(path) {
-        return Err(Rejection::new(
-            "unsupported_codec",
-            format!("Opus audio (from chat apps) is not supported; {CONVERT}"),
-        ));
-    }
     let mut hint = Hint::new();
     if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
         hint.with_extension(&ext.to_ascii_lowercase());
@@ -147,24 +140,8 @@ pub(crate) fn open(path: &Path, gapless: bool) -> Result<Opened, Rejection> {
     })
 }
 
-/// Ogg Opus (and `.opus`) files: symphonia has no Opus decoder.
-fn is_opus(path: &Path) -> bool {
-    if path
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| e.eq_ignore_ascii_case("opus"))
-    {
-        return true;
-    }
-    let mut head = [0u8; 64];
-    let n = super::open_file(path)
-        .and_then(|mut f| f.read(&mut head))
-        .unwrap_or(0);
-    head[..n].starts_with(b"OggS") && head[..n].windows(8).any(|w| w == b"OpusHead")
-}
-
 fn codec_name(t: symphonia::core::codecs::CodecType) -> String {
-    symphonia::default::get_codecs()
+    super::opus::codecs()
         .get_codec(t)
         .map(|d| d.short_name.to_string())
         .unwrap_or_else(|| format!("{t}"))
@@ -206,16 +183,13 @@ fn header_inner(path: &Path) -> Result<Header, Rejection> {
             )
         })?;
     let p = &track.codec_params;
-    if symphonia::default::get_codecs()
-        .get_codec(p.codec)
-        .is_none()
-    {
+    if super::opus::codecs().get_codec(p.codec).is_none() {
         return Err(Rejection::new(
             "unsupported_codec",
             format!("the audio codec ({}) is not supported; {CONVERT}", p.codec),
         ));
     }
-    let sample_rate = p.sample_rate.unwrap_or(0);
+    let sample_rate = super::opus::output_rate(p).unwrap_or(0);
     let duration = match (p.n_frames, p.time_base, sample_rate) {
         (Some(n), Some(tb), _) => {
             let t = tb.calc_time(n);
@@ -228,7 +202,10 @@ fn header_inner(path: &Path) -> Result<Header, Rejection> {
         container,
         codec: codec_name(p.codec),
         sample_rate,
-        channels: p.channels.map(|c| c.count() as u16).unwrap_or(0),
+        channels: p
+            .channels
+            .or(p.channel_layout.map(|l| l.into_channels()))
+            .map_or(0, |c| c.count() as u16),
         duration,
         title,
     })
@@ -246,7 +223,7 @@ fn analyse_inner(path: &Path) -> Result<Analysis, Rejection> {
         .default_track()
         .cloned()
         .ok_or_else(|| Rejection::new("not_audio", "no audio track"))?;
-    let mut decoder = symphonia::default::get_codecs()
+    let mut decoder = super::opus::codecs()
         .make(&track.codec_params, &DecoderOptions::default())
         .map_err(|e| {
             Rejection::new(

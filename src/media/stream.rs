@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use symphonia::core::audio::SampleBuffer;
-use symphonia::core::codecs::{DecoderOptions, CODEC_TYPE_NULL, CODEC_TYPE_OPUS};
+use symphonia::core::codecs::{DecoderOptions, CODEC_TYPE_NULL};
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::FormatOptions;
 use symphonia::core::io::{MediaSourceStream, ReadOnlySource};
@@ -438,32 +438,19 @@ fn capture(
     }
 }
 
-/// The decoder for a stream's codec: symphonia's, or libopus for Opus (symphonia has
-/// none).
-enum Dec {
-    Sym(
-        Box<dyn symphonia::core::codecs::Decoder>,
-        Option<SampleBuffer<f32>>,
-    ),
-    Opus(opus::Decoder, usize, Vec<f32>),
-}
+/// The decoder for a stream's codec (symphonia's, or libopus for Opus: `media::opus`),
+/// with the interleaved buffer it decodes into.
+struct Dec(
+    Box<dyn symphonia::core::codecs::Decoder>,
+    Option<SampleBuffer<f32>>,
+);
 
 impl Dec {
     fn new(p: &symphonia::core::codecs::CodecParameters) -> Result<Dec, String> {
-        if p.codec == CODEC_TYPE_OPUS {
-            let ch = p.channels.map(|c| c.count()).unwrap_or(2);
-            let c = if ch == 1 {
-                opus::Channels::Mono
-            } else {
-                opus::Channels::Stereo
-            };
-            let d = opus::Decoder::new(48_000, c).map_err(|e| format!("opus: {e}"))?;
-            return Ok(Dec::Opus(d, ch.min(2), vec![0.0; 5760 * 2]));
-        }
-        let d = symphonia::default::get_codecs()
+        let d = super::opus::codecs()
             .make(p, &DecoderOptions::default())
             .map_err(|e| format!("the stream's codec cannot be decoded ({e})"))?;
-        Ok(Dec::Sym(d, None))
+        Ok(Dec(d, None))
     }
 
     /// Decodes a packet: interleaved frames, their channel count and rate. A damaged
@@ -472,29 +459,22 @@ impl Dec {
         &mut self,
         packet: &symphonia::core::formats::Packet,
     ) -> Result<Option<Decoded<'_>>, String> {
-        match self {
-            Dec::Sym(d, buf) => {
-                let audio = match d.decode(packet) {
-                    Ok(a) => a,
-                    Err(SymError::DecodeError(_)) => return Ok(None),
-                    Err(e) => return Err(format!("the stream cannot be decoded: {e}")),
-                };
-                let spec = *audio.spec();
-                if buf
-                    .as_ref()
-                    .is_none_or(|b| b.capacity() < audio.capacity() * spec.channels.count())
-                {
-                    *buf = Some(SampleBuffer::new(audio.capacity() as u64, spec));
-                }
-                let b = buf.as_mut().expect("just set");
-                b.copy_interleaved_ref(audio);
-                Ok(Some((b.samples(), spec.channels.count(), spec.rate)))
-            }
-            Dec::Opus(d, ch, out) => match d.decode_float(&packet.data, out, false) {
-                Ok(n) => Ok(Some((&out[..n * *ch], *ch, 48_000))),
-                Err(_) => Ok(None),
-            },
+        let Dec(d, buf) = self;
+        let audio = match d.decode(packet) {
+            Ok(a) => a,
+            Err(SymError::DecodeError(_)) => return Ok(None),
+            Err(e) => return Err(format!("the stream cannot be decoded: {e}")),
+        };
+        let spec = *audio.spec();
+        if buf
+            .as_ref()
+            .is_none_or(|b| b.capacity() < audio.capacity() * spec.channels.count())
+        {
+            *buf = Some(SampleBuffer::new(audio.capacity() as u64, spec));
         }
+        let b = buf.as_mut().expect("just set");
+        b.copy_interleaved_ref(audio);
+        Ok(Some((b.samples(), spec.channels.count(), spec.rate)))
     }
 }
 
