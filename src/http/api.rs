@@ -32,7 +32,13 @@ pub fn router(web: Web) -> Router {
                 (web.max_upload + 1_000_000) as usize,
             )),
         )
-        .route("/api/v1/items/{*rest}", post(super::items::item_action))
+        .route(
+            "/api/v1/items/{*rest}",
+            post(super::items::item_action)
+                .get(super::items::listen)
+                .delete(super::items::remove),
+        )
+        .route("/api/v1/categories", get(categories))
         .route(
             "/api/v1/bulletins",
             post(super::bulletins::bulletin).layer(axum::extract::DefaultBodyLimit::max(
@@ -46,8 +52,18 @@ pub fn router(web: Web) -> Router {
         .route("/api/v1/plan", get(plan))
         .route("/api/v1/airings", get(airings))
         .route("/api/v1/report", get(report))
-        .route("/api/v1/schedule", get(schedule).put(save_schedule))
+        .route(
+            "/api/v1/schedule",
+            get(super::schedule::schedule).put(super::schedule::save),
+        )
+        .route("/api/v1/schedule/check", post(super::schedule::check))
+        .route("/api/v1/schedule/history", get(super::schedule::history))
+        .route(
+            "/api/v1/schedule/history/{name}",
+            get(super::schedule::version),
+        )
         .route("/api/v1/audit", get(audit))
+        .merge(super::console::routes())
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -105,7 +121,7 @@ async fn logout(State(web): State<Web>, caller: Caller) -> Response {
     r
 }
 
-fn entry(caller: &Caller, action: &str, target: Option<String>, outcome: &str) -> AuditEntry {
+pub(super) fn entry(caller: &Caller, action: &str, target: Option<String>, outcome: &str) -> AuditEntry {
     AuditEntry {
         at: Utc::now(),
         who: caller.who.clone(),
@@ -119,7 +135,7 @@ fn entry(caller: &Caller, action: &str, target: Option<String>, outcome: &str) -
 
 /// Refuses a caller below `role`, writing the refusal of a state-changing action into the
 /// audit trail.
-fn need(web: &Web, caller: &Caller, role: Role, action: &str) -> Result<(), ApiError> {
+pub(super) fn need(web: &Web, caller: &Caller, role: Role, action: &str) -> Result<(), ApiError> {
     caller.need(role).inspect_err(|_| {
         auth::audit(web, entry(caller, action, None, "forbidden"));
     })
@@ -198,6 +214,34 @@ async fn library(
     Ok(Json(json!({"items": items, "counts": snap.counts})).into_response())
 }
 
+/// The categories of the running schedule: key, name, priority, whether items need an
+/// approver, and their folder's counts (what the console's library and play pages list).
+async fn categories(State(web): State<Web>, caller: Caller) -> Result<Response, ApiError> {
+    caller.need(Role::Viewer)?;
+    let w = web.clone();
+    let c = blocking(move || w.config()).await?;
+    let snap = web.library.get();
+    let rows: Vec<serde_json::Value> = c
+        .categories
+        .iter()
+        .map(|k| {
+            let ready = snap
+                .views
+                .iter()
+                .filter(|v| v.category == k.key && v.state == crate::library::State::Ready)
+                .count();
+            json!({
+                "key": k.key,
+                "name": k.name,
+                "priority": k.priority,
+                "approval": k.approval,
+                "ready": ready,
+            })
+        })
+        .collect();
+    Ok(Json(rows).into_response())
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PlayBody {
@@ -208,7 +252,7 @@ struct PlayBody {
 }
 
 /// Sends a command for the caller; the daemon writes it into the audit trail.
-async fn call(web: &Web, caller: &Caller, cmd: Command) -> Result<Response, ApiError> {
+pub(super) async fn call(web: &Web, caller: &Caller, cmd: Command) -> Result<Response, ApiError> {
     let out = web.handle.call(cmd, caller.origin()).await?;
     Ok(Json(json!({"outcome": out, "message": out.message()})).into_response())
 }
@@ -278,19 +322,6 @@ async fn cli(
         }
     })
     .await
-}
-
-/// The configuration the daemon runs, read for a report or an export.
-fn config(web: &Web) -> Result<crate::config::Config, ApiError> {
-    crate::config::load(&web.config_path)
-        .map(|l| l.config)
-        .map_err(|d| {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "config_invalid",
-                d.errors().next().map(|e| e.to_string()).unwrap_or_default(),
-            )
-        })
 }
 
 #[derive(Deserialize)]
@@ -363,7 +394,7 @@ async fn airings(
     // XLSX is built in a file (its writer needs one): a private temporary, read back.
     let file = (format == Format::Xlsx)
         .then(|| std::env::temp_dir().join(format!("loaxa-{}.xlsx", crate::access::secret())));
-    let out = cli(move |o, e| match config(&w) {
+    let out = cli(move |o, e| match w.config() {
         Err(x) => {
             let _ = std::io::Write::write_all(e, x.message.as_bytes());
             1
@@ -446,7 +477,7 @@ async fn report(
         }
     };
     let w = web.clone();
-    let out = cli(move |o, e| match config(&w) {
+    let out = cli(move |o, e| match w.config() {
         Err(x) => {
             let _ = std::io::Write::write_all(e, x.message.as_bytes());
             1
@@ -470,99 +501,6 @@ async fn report(
         _ => "application/json",
     };
     Ok(([(header::CONTENT_TYPE, kind)], out).into_response())
-}
-
-async fn schedule(State(web): State<Web>, caller: Caller) -> Result<Response, ApiError> {
-    caller.need(Role::Admin)?;
-    let path = web.config_path.clone();
-    let text = blocking(move || std::fs::read_to_string(&path).map_err(ApiError::internal)).await?;
-    Ok(([(header::CONTENT_TYPE, "text/yaml; charset=utf-8")], text).into_response())
-}
-
-/// Replaces schedule.yaml with the request's text if `check` finds no error in it: the
-/// running file is kept under the state folder's `schedule-history/` first, then the
-/// daemon reloads. An invalid text answers 422 with each problem at its line and column,
-/// and the running schedule is untouched.
-async fn save_schedule(
-    State(web): State<Web>,
-    caller: Caller,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    need(&web, &caller, Role::Admin, "schedule.save")?;
-    let text = String::from_utf8(body.to_vec()).map_err(|_| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "bad_request",
-            "the schedule is not UTF-8 text",
-        )
-    })?;
-    let (path, history) = (web.config_path.clone(), web.history.clone());
-    let checked = blocking(move || Ok(replace_schedule(&path, &history, &text))).await?;
-    match checked {
-        Err(problems) => {
-            auth::audit(
-                &web,
-                entry(&caller, "schedule.save", None, "config_invalid"),
-            );
-            let first = problems
-                .first()
-                .map(|p| p["message"].to_string())
-                .unwrap_or_default();
-            Ok((
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Json(json!({
-                    "error": {"code": "config_invalid", "message": format!("the schedule has errors and was not saved: {first}")},
-                    "problems": problems,
-                })),
-            )
-                .into_response())
-        }
-        Ok(kept) => {
-            auth::audit(&web, entry(&caller, "schedule.save", kept.clone(), "ok"));
-            call(&web, &caller, Command::Reload).await
-        }
-    }
-}
-
-/// Checks `text` as the schedule at `path`; when valid, keeps the running file in
-/// `history` and puts `text` in its place. The kept copy's name, or the problems.
-fn replace_schedule(
-    path: &std::path::Path,
-    history: &std::path::Path,
-    text: &str,
-) -> Result<Option<String>, Vec<serde_json::Value>> {
-    let internal = |m: String| vec![json!({"line": 0, "col": 0, "message": m})];
-    let dir = path.parent().unwrap_or(std::path::Path::new("."));
-    let tmp = dir.join(format!(".schedule-{}.yaml.new", crate::access::secret()));
-    std::fs::write(&tmp, text)
-        .map_err(|e| internal(format!("cannot write {}: {e}", tmp.display())))?;
-    let lens = crate::media::probe::Lengths::default();
-    if let Err(d) = crate::check::check(&tmp, Utc::now(), &|p| lens.get(p)) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(d
-            .errors()
-            .map(|e| json!({"line": e.line, "col": e.col, "message": e.message, "hint": e.hint}))
-            .collect());
-    }
-    let kept = match std::fs::read(path) {
-        Ok(old) => {
-            let name = format!("{}.yaml", Utc::now().format("%Y%m%dT%H%M%S%.3fZ"));
-            let r = std::fs::create_dir_all(history)
-                .and_then(|()| std::fs::write(history.join(&name), old));
-            if let Err(e) = r {
-                let _ = std::fs::remove_file(&tmp);
-                return Err(internal(format!(
-                    "cannot keep the running schedule in {}: {e}",
-                    history.display()
-                )));
-            }
-            Some(name)
-        }
-        Err(_) => None,
-    };
-    std::fs::rename(&tmp, path)
-        .map_err(|e| internal(format!("cannot replace {}: {e}", path.display())))?;
-    Ok(kept)
 }
 
 #[derive(Deserialize)]

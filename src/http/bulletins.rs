@@ -65,7 +65,7 @@ pub async fn bulletin(
     // hidden folder of the audio tree (the library skips it; the rename into the
     // category's folder stays on one file system).
     let w = web.clone();
-    let config = super::blocking(move || load(&w)).await?;
+    let config = super::blocking(move || w.config()).await?;
     let incoming = config.paths.audio.join(".incoming");
     let r = receive(
         &mut form,
@@ -139,16 +139,4 @@ pub async fn bulletin(
         Json(json!({"item": view, "id": id, "category": category})),
     )
         .into_response())
-}
-
-fn load(web: &Web) -> Result<crate::config::Config, ApiError> {
-    crate::config::load(&web.config_path)
-        .map(|l| l.config)
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::CONFLICT,
-                "config_invalid",
-                "schedule.yaml has errors; fix it first",
-            )
-        })
 }

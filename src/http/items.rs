@@ -1,6 +1,8 @@
-//! `POST /api/v1/items/{id}/approve`: an approver lets a pending item air. The approval is
-//! written into the item's sidecar (`approved: true`, by whom, when), so it survives a
-//! restart and shows who approved what.
+//! One library item: `POST /api/v1/items/{id}/approve` (an approver lets a pending item
+//! air; the approval is written into the item's sidecar: `approved: true`, by whom, when,
+//! so it survives a restart and shows who approved what), `GET …/{id}/audio` (listen to
+//! it, with ranges so a phone's player can seek) and `DELETE …/{id}` (remove it: moved
+//! with its sidecar to the audio folder's `.trash/`, never deleted).
 
 use std::time::{Duration, Instant};
 
@@ -14,6 +16,116 @@ use super::auth::{self, Caller};
 use super::{blocking, ApiError, Web};
 use crate::access::{AuditEntry, Role};
 use crate::library::State as ItemState;
+
+/// The item an id names, as the library shows it now.
+fn find(web: &Web, id: &str) -> Result<crate::library::ItemView, ApiError> {
+    let view = web.library.get().views.iter().find(|v| v.path == id).cloned();
+    view.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no_such_item",
+            format!("no library item `{id}`"),
+        )
+    })
+}
+
+/// `GET /api/v1/items/{id}/audio`: the file as it is, for the console's player.
+pub async fn listen(
+    State(web): State<Web>,
+    caller: Caller,
+    UrlPath(rest): UrlPath<String>,
+    req: axum::extract::Request,
+) -> Result<Response, ApiError> {
+    caller.need(Role::Viewer)?;
+    let Some(id) = rest.strip_suffix("/audio") else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "items answer `GET …/audio`",
+        ));
+    };
+    find(&web, id)?;
+    let w = web.clone();
+    let audio = blocking(move || Ok(w.config()?.paths.audio)).await?;
+    let file = audio.join(id);
+    use tower::ServiceExt;
+    let r = tower_http::services::ServeFile::new(file)
+        .oneshot(req)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(r.map(axum::body::Body::new).into_response())
+}
+
+/// `DELETE /api/v1/items/{id}`: moves the file and its sidecar to
+/// `AUDIO/.trash/DATE/` (kept, out of the library's sight); the answer names where.
+pub async fn remove(
+    State(web): State<Web>,
+    caller: Caller,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Response, ApiError> {
+    let entry = |outcome: &str| AuditEntry {
+        at: chrono::Utc::now(),
+        who: caller.who.clone(),
+        via: caller.via.into(),
+        address: Some(caller.address.clone()),
+        action: "remove".into(),
+        target: Some(id.clone()),
+        outcome: outcome.into(),
+    };
+    if let Err(e) = caller.need(Role::Operator) {
+        auth::audit(&web, entry("forbidden"));
+        return Err(e);
+    }
+    if let Err(e) = find(&web, &id) {
+        auth::audit(&web, entry("no_such_item"));
+        return Err(e);
+    }
+    let (w, item) = (web.clone(), id.clone());
+    let moved = blocking(move || {
+        let audio = w.config()?.paths.audio;
+        to_trash(&audio, &item).map_err(ApiError::internal)
+    })
+    .await;
+    match moved {
+        Ok(to) => {
+            auth::audit(&web, entry("ok"));
+            Ok(Json(json!({"removed": id, "trash": to})).into_response())
+        }
+        Err(e) => {
+            auth::audit(&web, entry("failed"));
+            Err(e)
+        }
+    }
+}
+
+/// Moves `AUDIO/item` (and its sidecar) under `AUDIO/.trash/YYYY-MM-DD/`, keeping its
+/// folder; a name already there gets ` (2)`, ` (3)`… The trash path, relative to AUDIO.
+fn to_trash(audio: &std::path::Path, item: &str) -> std::io::Result<String> {
+    let from = audio.join(item);
+    let day = chrono::Local::now().format("%Y-%m-%d").to_string();
+    let base = std::path::Path::new(".trash").join(day).join(item);
+    let (stem, ext) = (
+        base.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+        base.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default(),
+    );
+    let mut rel = base.clone();
+    let mut n = 1;
+    while audio.join(&rel).exists() {
+        n += 1;
+        rel = base.with_file_name(format!("{stem} ({n}){ext}"));
+    }
+    let to = audio.join(&rel);
+    if let Some(dir) = to.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    // The sidecar first: the file without its sidecar for an instant would air with the
+    // wrong title or dates; without the file, a sidecar is nothing.
+    if let Some(side) = crate::library::meta::sidecar_path(&from).filter(|p| p.exists()) {
+        std::fs::rename(&side, to.with_extension("yaml"))?;
+    }
+    std::fs::rename(&from, &to)?;
+    Ok(rel.to_string_lossy().into_owned())
+}
 
 pub async fn item_action(
     State(web): State<Web>,
@@ -66,17 +178,9 @@ pub async fn item_action(
             ),
         ));
     }
-    let (path, who, item) = (web.config_path.clone(), caller.who.clone(), id.clone());
+    let (w, who, item) = (web.clone(), caller.who.clone(), id.clone());
     blocking(move || {
-        let c = crate::config::load(&path)
-            .map_err(|_| {
-                ApiError::new(
-                    StatusCode::CONFLICT,
-                    "config_invalid",
-                    "schedule.yaml has errors; fix it first",
-                )
-            })?
-            .config;
+        let c = w.config()?;
         let audio = c.paths.audio.join(&item);
         let side = crate::library::meta::sidecar_path(&audio)
             .unwrap_or_else(|| audio.with_extension("yaml"));

@@ -8,7 +8,9 @@
 mod api;
 mod auth;
 mod bulletins;
+mod console;
 mod items;
+mod schedule;
 pub mod upload;
 
 use std::net::SocketAddr;
@@ -40,6 +42,23 @@ pub struct Web {
     pub max_upload: u64,
     /// Where an upstream bulletin naming no category lands (`http.bulletins`).
     pub bulletins: Option<String>,
+}
+
+impl Web {
+    /// The configuration schedule.yaml holds now (blocking: call it on the blocking pool).
+    /// An invalid file answers `409 config_invalid` with its first error.
+    fn config(&self) -> Result<crate::config::Config, ApiError> {
+        crate::config::load(&self.config_path)
+            .map(|l| l.config)
+            .map_err(|d| {
+                let first = d.errors().next().map(|e| e.to_string()).unwrap_or_default();
+                ApiError::new(
+                    StatusCode::CONFLICT,
+                    "config_invalid",
+                    format!("schedule.yaml has errors; fix it first: {first}"),
+                )
+            })
+    }
 }
 
 /// Serves the API on `listener` until the daemon stops.

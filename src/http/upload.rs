@@ -241,18 +241,10 @@ pub async fn folder_of(
     ),
     ApiError,
 > {
-    let path = web.config_path.clone();
+    let w = web.clone();
     let cat = category.to_string();
     blocking(move || {
-        let c = crate::config::load(&path)
-            .map_err(|_| {
-                ApiError::new(
-                    StatusCode::CONFLICT,
-                    "config_invalid",
-                    "schedule.yaml has errors; fix it first",
-                )
-            })?
-            .config;
+        let c = w.config()?;
         let f = c.category(&cat).map(|k| k.folder.clone()).ok_or_else(|| {
             ApiError::new(
                 StatusCode::NOT_FOUND,
