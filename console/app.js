@@ -212,9 +212,13 @@ function route() {
   if (!session.user) return;
   const name = (location.hash || "#dang-phat").slice(1);
   const page = pages[name] ? name : "dang-phat";
-  for (const a of document.querySelectorAll("#nav a")) a.classList.toggle("active", a.dataset.page === page);
+  for (const a of document.querySelectorAll("#nav a")) {
+    a.classList.toggle("active", a.dataset.page === page);
+    if (a.dataset.page === page) a.scrollIntoView({ block: "nearest", inline: "nearest" });
+  }
   listeners.clear();
   clearInterval(route.tick);
+  $("#toast").hidden = true;
   const main = $("#main");
   main.replaceChildren();
   current = page;

@@ -121,7 +121,12 @@ async fn logout(State(web): State<Web>, caller: Caller) -> Response {
     r
 }
 
-pub(super) fn entry(caller: &Caller, action: &str, target: Option<String>, outcome: &str) -> AuditEntry {
+pub(super) fn entry(
+    caller: &Caller,
+    action: &str,
+    target: Option<String>,
+    outcome: &str,
+) -> AuditEntry {
     AuditEntry {
         at: Utc::now(),
         who: caller.who.clone(),

@@ -19,7 +19,13 @@ use crate::library::State as ItemState;
 
 /// The item an id names, as the library shows it now.
 fn find(web: &Web, id: &str) -> Result<crate::library::ItemView, ApiError> {
-    let view = web.library.get().views.iter().find(|v| v.path == id).cloned();
+    let view = web
+        .library
+        .get()
+        .views
+        .iter()
+        .find(|v| v.path == id)
+        .cloned();
     view.ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -105,8 +111,12 @@ fn to_trash(audio: &std::path::Path, item: &str) -> std::io::Result<String> {
     let day = chrono::Local::now().format("%Y-%m-%d").to_string();
     let base = std::path::Path::new(".trash").join(day).join(item);
     let (stem, ext) = (
-        base.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
-        base.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default(),
+        base.file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        base.extension()
+            .map(|e| format!(".{}", e.to_string_lossy()))
+            .unwrap_or_default(),
     );
     let mut rel = base.clone();
     let mut n = 1;

@@ -65,7 +65,9 @@ fn problems(tmp: &std::path::Path) -> Result<(), Vec<serde_json::Value>> {
         .map(|_| ())
         .map_err(|d| {
             d.errors()
-                .map(|e| json!({"line": e.line, "col": e.col, "message": e.message, "hint": e.hint}))
+                .map(
+                    |e| json!({"line": e.line, "col": e.col, "message": e.message, "hint": e.hint}),
+                )
                 .collect()
         })
 }
@@ -114,7 +116,9 @@ pub async fn version(
     caller.need(Role::Admin)?;
     let ok = name.ends_with(".yaml")
         && !name.starts_with('.')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
     let path = web.history.join(&name);
     let missing = ApiError::new(
         StatusCode::NOT_FOUND,
@@ -217,4 +221,3 @@ fn replace_schedule(
         .map_err(|e| internal(format!("cannot replace {}: {e}", path.display())))?;
     Ok(kept)
 }
-
