@@ -33,7 +33,12 @@ impl Site {
     pub fn example() -> Site {
         let s = Site::new();
         copy_dir(&repo().join("audio"), &s.dir.path().join("audio"));
-        std::fs::copy(repo().join("schedule.yaml"), s.config()).unwrap();
+        // Its console on a port of its own: tests run side by side (and beside a real
+        // station on this PC).
+        let text = std::fs::read_to_string(repo().join("schedule.yaml")).unwrap();
+        let text = text.replace("listen: 0.0.0.0:8080", "listen: 127.0.0.1:0");
+        assert!(text.contains("listen: 127.0.0.1:0"), "the example's console");
+        std::fs::write(s.config(), text).unwrap();
         s
     }
 
