@@ -18,6 +18,32 @@ const HORIZON_DAYS: i64 = 366;
 /// How many starts of each `when` expression they look at: enough to see every pattern of
 /// a daily, weekly or monthly schedule, and a bounded cost for a programme every second.
 const SAMPLE: usize = 32;
+
+/// Starts of programme `idx` sampled across the coming week, not only the next ones: a
+/// few from each of up to 8 instants 21 h apart (so they fall at every third hour of the
+/// day). The next 32 starts of an every-30-minutes programme cover 16 hours only; run at
+/// 05:15, `check` would then never see it clash with quiet hours from 22:00.
+fn spread_starts(
+    config: &Config,
+    idx: usize,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+    sample: usize,
+) -> Vec<DateTime<Utc>> {
+    let anchors = sample.clamp(1, 8);
+    let per = (sample / anchors).max(1);
+    let mut out = Vec::new();
+    for k in 0..anchors as i64 {
+        let at = from + chrono::Duration::hours(21 * k);
+        if at >= until {
+            break;
+        }
+        out.extend(schedule::firings_capped(config, idx, at, until, per));
+    }
+    out.sort();
+    out.dedup();
+    out
+}
 /// Cron evaluations the schedule-wide checks may spend, shared by all expressions.
 const BUDGET: usize = 4_000;
 /// Overlap warnings listed one by one; more are counted in one line.
@@ -82,7 +108,7 @@ pub fn lint(
                 .into_iter()
                 .collect()
         } else {
-            schedule::firings_capped(config, i, from, until, sample)
+            spread_starts(config, i, from, until, sample)
         };
         let in_window: Vec<_> = fires
             .iter()
@@ -111,7 +137,7 @@ pub fn lint(
             );
         } else if let Some(first) = quiet.first() {
             diags.push(
-                Diagnostic::warning(&file, pos, format!("{} of the next {} starts of `{}` fall in quiet hours ({qh}) and will not air, the first {}", quiet.len(), in_window.len(), p.name, local::datetime_vi(***first, tz)))
+                Diagnostic::warning(&file, pos, format!("{} of {} starts of `{}` sampled over the coming week fall in quiet hours ({qh}) and will not air, the first {}", quiet.len(), in_window.len(), p.name, local::datetime_vi(***first, tz)))
                     .hint("narrow the hour field so it stays outside quiet hours"),
             );
         } else if in_window.is_empty()

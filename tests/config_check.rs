@@ -840,3 +840,28 @@ fn alarm_mistakes_are_positioned() {
         "did you mean `silence`?",
     );
 }
+
+/// The quiet-hours lint does not depend on when `check` runs: an every-30-minutes
+/// programme clashes with 22:00–05:00 whatever the hour (it once looked only at the next
+/// 32 starts, 16 hours, and saw nothing when run at 05:15).
+#[test]
+fn a_partial_quiet_hours_clash_is_seen_at_every_hour_of_the_day() {
+    let y = format!(
+        "{}  - name: \"Tin nhanh\"\n    when: \"*/30 * * * *\"\n    segments:\n      - category: cchc\nquiet_hours: \"22:00-05:00\"\n",
+        BASE
+    );
+    let s = Site::new();
+    s.write_config(&y);
+    let day: chrono::DateTime<chrono::Utc> = "2026-11-29T17:00:00Z".parse().unwrap();
+    for quarter in 0..96 {
+        let now = day + chrono::Duration::minutes(15 * quarter);
+        let (_, d) = loaxa::check::check(&s.config(), now, &|_| None).unwrap();
+        assert!(
+            d.warnings()
+                .any(|w| w.message.contains("`Tin nhanh`")
+                    && w.message.contains("fall in quiet hours")),
+            "checked at {now}: {:?}",
+            d.warnings().map(|w| &w.message).collect::<Vec<_>>()
+        );
+    }
+}

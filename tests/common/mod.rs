@@ -37,7 +37,10 @@ impl Site {
         // station on this PC).
         let text = std::fs::read_to_string(repo().join("schedule.yaml")).unwrap();
         let text = text.replace("listen: 0.0.0.0:8080", "listen: 127.0.0.1:0");
-        assert!(text.contains("listen: 127.0.0.1:0"), "the example's console");
+        assert!(
+            text.contains("listen: 127.0.0.1:0"),
+            "the example's console"
+        );
         std::fs::write(s.config(), text).unwrap();
         s
     }
