@@ -303,7 +303,15 @@ fn every_endpoint_answers_by_role() {
         ("GET", "/api/v1/library?category=tin", String::new(), 0),
         ("GET", "/api/v1/plan?days=2", String::new(), 0),
         ("GET", "/api/v1/airings?format=json", String::new(), 0),
+        ("GET", "/api/v1/categories", String::new(), 0),
+        (
+            "GET",
+            "/api/v1/items/tin/2026-01-01%20ban%20tin.wav/audio",
+            String::new(),
+            0,
+        ),
         ("POST", "/api/v1/skip", String::new(), 1),
+        ("DELETE", "/api/v1/items/tin/khong-co.wav", String::new(), 1),
         ("POST", "/api/v1/stop", String::new(), 1),
         (
             "POST",
@@ -314,6 +322,8 @@ fn every_endpoint_answers_by_role() {
         ("GET", "/api/v1/report?format=json", String::new(), 2),
         ("GET", "/api/v1/schedule", String::new(), 3),
         ("PUT", "/api/v1/schedule", schedule_text.clone(), 3),
+        ("POST", "/api/v1/schedule/check", schedule_text.clone(), 3),
+        ("GET", "/api/v1/schedule/history", String::new(), 3),
         ("POST", "/api/v1/reload", String::new(), 3),
         ("GET", "/api/v1/audit", String::new(), 3),
     ];
@@ -1022,4 +1032,161 @@ fn upstream_bulletins_take_effect_by_their_priority() {
         .unwrap()
         .count();
     assert_eq!(left, 0);
+}
+
+/// The console's own endpoints: the pages (embedded, with their security headers), the
+/// categories, listening to an item (with ranges), removing one to the trash, and the
+/// schedule editor's live check and kept versions.
+#[test]
+fn the_console_pages_and_their_endpoints() {
+    let st = station();
+    let d = start(&st);
+    add_user(&st, "lan", "operator", "mat-khau-dai");
+    add_user(&st, "chu-tich", "admin", "mat-khau-dai");
+    let op = login(d.port, "lan", "mat-khau-dai")
+        .map_err(|e| e.status)
+        .unwrap();
+    let admin = login(d.port, "chu-tich", "mat-khau-dai")
+        .map_err(|e| e.status)
+        .unwrap();
+
+    // The pages need no login (they hold no data) and come from the binary.
+    for (path, kind) in [
+        ("/", "text/html"),
+        ("/app.js", "text/javascript"),
+        ("/app.css", "text/css"),
+        ("/favicon.svg", "image/svg+xml"),
+    ] {
+        let r = request(d.port, "GET", path, &[], b"");
+        assert_eq!(r.status, 200, "{path}");
+        assert!(
+            r.header("content-type").unwrap().starts_with(kind),
+            "{path}"
+        );
+        let csp = r.header("content-security-policy").unwrap();
+        assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"));
+        assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+    }
+    let page = String::from_utf8(request(d.port, "GET", "/", &[], b"").body).unwrap();
+    assert!(page.contains("Đang phát") && page.contains("Nhật ký &amp; báo cáo"));
+    assert!(
+        !page.contains("http://") && !page.contains("https://"),
+        "nothing from the Internet"
+    );
+
+    // Categories with their names and approval rule.
+    let cats = op.get("/api/v1/categories").json();
+    let duyet = cats
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["key"] == "duyet")
+        .unwrap();
+    assert_eq!(duyet["name"], "Cần duyệt");
+    assert_eq!(duyet["approval"], true);
+    let tin = cats
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["key"] == "tin")
+        .unwrap();
+    assert_eq!(tin["ready"], 1);
+
+    // Listening: the whole file, or a range of it (a phone's player seeks with ranges).
+    let item = "/api/v1/items/tin/2026-01-01%20ban%20tin.wav/audio";
+    let file = std::fs::read(st.path().join("audio/tin/2026-01-01 ban tin.wav")).unwrap();
+    let whole = op.get(item);
+    assert_eq!(whole.status, 200);
+    assert_eq!(whole.body, file);
+    assert!(whole.header("content-type").unwrap().contains("wav"));
+    let part = request(
+        d.port,
+        "GET",
+        item,
+        &[("Cookie", &op.cookie), ("Range", "bytes=100-199")],
+        b"",
+    );
+    assert_eq!(part.status, 206);
+    assert_eq!(part.body, &file[100..200]);
+    assert_eq!(
+        part.header("content-range"),
+        Some(format!("bytes 100-199/{}", file.len()).as_str())
+    );
+    // Only library items: no way out of the audio folder, nothing not listed.
+    for bad in [
+        "/api/v1/items/tin/..%2F..%2Fschedule.yaml/audio",
+        "/api/v1/items/../schedule.yaml/audio",
+        "/api/v1/items/tin/khong-co.wav/audio",
+    ] {
+        let r = op.get(bad);
+        assert_eq!(r.status, 404, "{bad}: {}", String::from_utf8_lossy(&r.body));
+    }
+
+    // Removing: moved with its sidecar to the trash, gone from the library, on record.
+    let audio = st.path().join("audio");
+    std::fs::write(
+        audio.join("tin/2026-01-01 ban tin.yaml"),
+        "title: \"Bản tin\"\n",
+    )
+    .unwrap();
+    wait_for("the sidecar's title", Duration::from_secs(10), || {
+        op.get("/api/v1/library?category=tin").json()["items"][0]["title"] == "Bản tin"
+    });
+    let r = op.send("DELETE", "/api/v1/items/tin/2026-01-01%20ban%20tin.wav", "");
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let trash = r.json()["trash"].as_str().unwrap().to_string();
+    assert!(
+        trash.starts_with(".trash/") && trash.ends_with("tin/2026-01-01 ban tin.wav"),
+        "{trash}"
+    );
+    assert_eq!(std::fs::read(audio.join(&trash)).unwrap(), file);
+    assert!(
+        audio.join(&trash).with_extension("yaml").is_file(),
+        "the sidecar went along"
+    );
+    assert!(!audio.join("tin/2026-01-01 ban tin.wav").exists());
+    wait_for("the library to forget it", Duration::from_secs(10), || {
+        op.get("/api/v1/library?category=tin").json()["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    });
+    let again = op.send("DELETE", "/api/v1/items/tin/2026-01-01%20ban%20tin.wav", "");
+    assert_eq!((again.status, again.code().as_str()), (404, "no_such_item"));
+    let rows = audit_rows(&st);
+    assert!(rows.iter().any(|r| r["who"] == "lan"
+        && r["action"] == "remove"
+        && r["target"] == "tin/2026-01-01 ban tin.wav"
+        && r["outcome"] == "ok"));
+
+    // The editor's live check: problems at their line and column, nothing saved.
+    let text = std::fs::read_to_string(st.config()).unwrap();
+    let typo = text.replacen("segments:", "segmnets:", 1);
+    let line = typo.lines().position(|l| l.contains("segmnets")).unwrap() + 1;
+    let r = admin.send("POST", "/api/v1/schedule/check", &typo);
+    assert_eq!(r.status, 200);
+    let v = r.json();
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["problems"][0]["line"], line);
+    assert!(v["problems"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("segmnets"));
+    assert_eq!(std::fs::read_to_string(st.config()).unwrap(), text);
+    let r = admin.send("POST", "/api/v1/schedule/check", &text).json();
+    assert_eq!(r["ok"], true);
+    // Kept versions: none yet; one after a save, readable to restore it.
+    assert_eq!(admin.get("/api/v1/schedule/history").json(), json!([]));
+    let renamed = text.replace("name: \"Sáng\"", "name: \"Trưa\"");
+    assert_eq!(admin.send("PUT", "/api/v1/schedule", &renamed).status, 200);
+    let h = admin.get("/api/v1/schedule/history").json();
+    assert_eq!(h.as_array().unwrap().len(), 1, "{h}");
+    assert!(h[0]["saved_at"].is_string());
+    let name = h[0]["name"].as_str().unwrap();
+    let old = admin.get(&format!("/api/v1/schedule/history/{name}"));
+    assert_eq!(String::from_utf8(old.body).unwrap(), text);
+    for bad in ["..%2Fschedule.yaml", "khong-co.yaml", ".hidden.yaml"] {
+        let r = admin.get(&format!("/api/v1/schedule/history/{bad}"));
+        assert_eq!(r.status, 404, "{bad}");
+    }
 }
