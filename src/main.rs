@@ -202,6 +202,7 @@ fn init_logging(level: Option<&str>) {
             "symphonia_format_ogg",
             "symphonia_format_riff",
             "symphonia_format_isomp4",
+            "symphonia_format_mkv",
             "symphonia_bundle_flac",
         ] {
             if let Ok(d) = format!("{c}=off").parse() {
