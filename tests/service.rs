@@ -292,8 +292,8 @@ fn the_unit_file_is_valid_for_systemd() {
         .and_then(|x| x.parse().ok())
         .unwrap_or_else(|| panic!("{text}"));
     assert!(score <= 2.5, "exposure {score}");
-    // With the drop-in that lets network outputs (Icecast) reach the LAN: still valid,
-    // still low (docs/technician.md records the figure).
+    // The unit reaches the LAN (the console, a LAN Icecast); the drop-in that opens the
+    // Internet for relays keeps it valid and as low (docs/technician.md records the figure).
     std::fs::create_dir(d.path().join("loaxa.service.d")).unwrap();
     std::fs::copy(
         repo().join("systemd/network.conf"),
@@ -319,7 +319,7 @@ fn the_unit_file_is_valid_for_systemd() {
         .and_then(|x| x.parse().ok())
         .unwrap_or_else(|| panic!("{text}"));
     assert!(
-        with_network > score && with_network <= 2.0,
+        score <= 2.0 && with_network >= score && with_network <= 2.0,
         "with the network drop-in: {with_network} (without: {score})"
     );
     // The modem drop-in (SMS alarms through gammu) is valid beside it.
