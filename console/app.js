@@ -39,6 +39,25 @@ const STATE = {
   ready: "Sẵn sàng", settling: "Đang nhận tệp", pending: "Chờ duyệt",
   not_yet_valid: "Chưa đến ngày phát", expired: "Hết hạn", rejected: "Bị từ chối",
 };
+// Why the library refuses a file (its `reason_code`); the English reason stays as detail.
+const REJECT = {
+  empty: "Tệp rỗng (0 byte); hãy chép lại.",
+  not_audio: "Không phải tệp âm thanh đài đọc được; hãy chuyển sang mp3.",
+  unreadable: "Không đọc được tệp.",
+  corrupt: "Tệp bị hỏng giữa chừng; hãy xuất hoặc chép lại.",
+  truncated: "Tệp bị cụt (chép chưa hết); hãy chép lại.",
+  decoder_crash: "Tệp hỏng, không giải mã được; hãy xuất lại.",
+  unsupported_codec: "Định dạng âm thanh này chưa phát được; hãy chuyển sang mp3.",
+  silent: "Tệp im lặng, không có tiếng.",
+  too_short: "Bài quá ngắn (dưới 1 giây).",
+  too_long: "Bài dài hơn mức chuyên mục cho phép.",
+  bad_sidecar: "Tệp đi kèm (.yaml) có lỗi.",
+  not_a_file: "Không phải tệp âm thanh thường.",
+  broken_link: "Lối tắt (symlink) hỏng.",
+  link_outside: "Lối tắt trỏ ra ngoài thư mục âm thanh.",
+  same_name: "Trùng tên với một tệp khác (khác cách gõ dấu).",
+  unreadable_folder: "Thư mục này không đọc được.",
+};
 const PRIORITY = { normal: "Thường", priority: "Ưu tiên", emergency: "Khẩn cấp" };
 const AIRING = {
   playing: "Đang phát", completed: "Đã phát xong", interrupted: "Bị ngắt", failed: "Lỗi",
@@ -396,7 +415,9 @@ pages["thu-vien"] = async (main) => {
       el("td", {}, el("span", { class: `state ${v.state}` }, STATE[v.state] || v.state),
         v.state === "not_yet_valid" && v.valid_from ? el("div", { class: "muted" }, `từ ${fmtDate(v.valid_from)}`) : null,
         v.state === "expired" && v.valid_until ? el("div", { class: "muted" }, `đến ${fmtDate(v.valid_until)}`) : null,
-        v.reason && v.state !== "ready" ? el("div", { class: "muted" }, v.reason) : null),
+        v.state === "settling" ? el("div", { class: "muted" }, "Đợi tệp chép xong") : null,
+        v.state === "rejected" ? el("div", { class: "alarm reason" }, REJECT[v.reason_code] || "Không phát được tệp này.") : null,
+        v.state === "rejected" && v.reason ? el("div", { class: "muted", lang: "en" }, v.reason) : null),
       el("td", {}, fmtDur(v.duration_ms)),
       el("td", {}, v.lufs === null || v.lufs === undefined ? "—" : `${v.lufs.toFixed(1)} LUFS`),
       el("td", {}, el("div", { class: "row" },

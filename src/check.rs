@@ -19,6 +19,36 @@ const HORIZON_DAYS: i64 = 366;
 /// a daily, weekly or monthly schedule, and a bounded cost for a programme every second.
 const SAMPLE: usize = 32;
 
+/// Overlaps judged in windows starting at up to 8 instants 21 h apart: a frequent
+/// programme ends each sampled window within hours (`overlaps_capped`), so one window from
+/// `now` alone sees a daily programme or not depending on the hour `check` runs. One
+/// window only for very large schedules (the cost bound of `BUDGET`). Each pair once, at
+/// its first clash found.
+fn spread_overlaps(
+    config: &Config,
+    now: DateTime<Utc>,
+    soon: DateTime<Utc>,
+    sample: usize,
+    specs: usize,
+) -> Vec<schedule::Overlap> {
+    let anchors = if specs <= 250 { 8 } else { 1 };
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for k in 0..anchors {
+        let at = now + chrono::Duration::hours(21 * k);
+        if at >= soon {
+            break;
+        }
+        for o in schedule::overlaps_capped(config, at, soon, sample) {
+            let (a, b) = (o.first.programme, o.second.programme);
+            if seen.insert((a.min(b), a.max(b))) {
+                out.push(o);
+            }
+        }
+    }
+    out
+}
+
 /// Starts of programme `idx` sampled across the coming week, not only the next ones: a
 /// few from each of up to 8 instants 21 h apart (so they fall at every third hour of the
 /// day). The next 32 starts of an every-30-minutes programme cover 16 hours only; run at
@@ -187,7 +217,7 @@ pub fn lint(
     // Overlaps: one warning per pair of programmes, with the first clash as the example;
     // past a handful, one line says how many more there are.
     let soon = now + chrono::Duration::days(OVERLAP_DAYS);
-    let overlaps = schedule::overlaps_capped(config, now, soon, sample);
+    let overlaps = spread_overlaps(config, now, soon, sample, specs);
     if overlaps.len() > MAX_OVERLAP_WARNINGS {
         diags.push(
             Diagnostic::warning(

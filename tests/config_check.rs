@@ -841,27 +841,32 @@ fn alarm_mistakes_are_positioned() {
     );
 }
 
-/// The quiet-hours lint does not depend on when `check` runs: an every-30-minutes
-/// programme clashes with 22:00–05:00 whatever the hour (it once looked only at the next
-/// 32 starts, 16 hours, and saw nothing when run at 05:15).
+/// The lints do not depend on when `check` runs: an every-30-minutes programme clashes
+/// with 22:00–05:00 and with the 05:30 programme whatever the hour (they once looked only
+/// at the next 32 starts, 16 hours, and saw nothing when run at 05:15 or 05:45).
 #[test]
-fn a_partial_quiet_hours_clash_is_seen_at_every_hour_of_the_day() {
+fn quiet_hours_and_overlap_lints_are_the_same_at_every_hour_of_the_day() {
     let y = format!(
-        "{}  - name: \"Tin nhanh\"\n    when: \"*/30 * * * *\"\n    segments:\n      - category: cchc\nquiet_hours: \"22:00-05:00\"\n",
-        BASE
+        "{}  - name: \"Tin nhanh\"\n    when: \"*/30 * * * *\"\n    priority: priority\n    segments:\n      - category: cchc\nquiet_hours: \"22:00-05:00\"\n",
+        base_with("    when: \"30 5 * * *\"", "    when: \"30 5 * * *\"\n    max_duration: 20m")
     );
     let s = Site::new();
     s.write_config(&y);
     let day: chrono::DateTime<chrono::Utc> = "2026-11-29T17:00:00Z".parse().unwrap();
     for quarter in 0..96 {
         let now = day + chrono::Duration::minutes(15 * quarter);
-        let (_, d) = loaxa::check::check(&s.config(), now, &|_| None).unwrap();
+        let lens = loaxa::media::probe::Lengths::default();
+        let (_, d) = loaxa::check::check(&s.config(), now, &|p| lens.get(p)).unwrap();
+        let w: Vec<&String> = d.warnings().map(|w| &w.message).collect();
         assert!(
-            d.warnings()
-                .any(|w| w.message.contains("`Tin nhanh`")
-                    && w.message.contains("fall in quiet hours")),
-            "checked at {now}: {:?}",
-            d.warnings().map(|w| &w.message).collect::<Vec<_>>()
+            w.iter()
+                .any(|m| m.contains("`Tin nhanh`") && m.contains("fall in quiet hours")),
+            "checked at {now}: {w:?}"
+        );
+        assert!(
+            w.iter()
+                .any(|m| m.contains("programmes `Tin nhanh` (line 13) and `Sáng` overlap")),
+            "checked at {now}: {w:?}"
         );
     }
 }

@@ -136,6 +136,9 @@ pub struct ItemView {
     pub valid_until: Option<String>,
     pub state: State,
     pub reason: Option<String>,
+    /// Why a rejected file cannot air, as a stable code (`empty`, `not_audio`, `corrupt`,
+    /// `silent`, `too_long`…): what the console words in Vietnamese.
+    pub reason_code: Option<&'static str>,
     pub codec: Option<String>,
     pub hash: Option<String>,
 }
@@ -983,12 +986,14 @@ impl Library {
                     valid_until: None,
                     state: State::Rejected,
                     reason: None,
+                    reason_code: None,
                     codec: probed.map(|p| p.header.codec.clone()),
                     hash,
                 };
                 match self.judge(e) {
                     Err(r) => ItemView {
                         reason: Some(r.message),
+                        reason_code: Some(r.code),
                         ..base
                     },
                     Ok(a) => {
