@@ -17,6 +17,7 @@ use serde_json::Value;
 const PASSWORD: &str = "mật khẩu đài 2026";
 
 fn schedule() -> String {
+    let (when, _) = common::far_daily(0);
     r#"station:
   name: "Đài truyền thanh xã Thử"
 library:
@@ -32,13 +33,13 @@ emergency:
   repeat: 1
 programmes:
   - name: "Sáng"
-    when: "0 0 5 * * *"
+    when: "WHEN"
     segments:
       - category: tin
 http:
   listen: 127.0.0.1:0
 "#
-    .to_string()
+    .replace("WHEN", &when)
 }
 
 struct Daemon(Child);

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 /// ephemeral port.
 fn station() -> Site {
     let st = Site::new();
-    st.write_config(&schedule("0 0 5 * * *"));
+    st.write_config(&schedule(&common::far_daily(0).0));
     tone(
         &st.path().join("audio/tin/2026-01-01 ban tin.wav"),
         440.0,
@@ -611,8 +611,15 @@ fn the_schedule_editor_refuses_errors_at_their_place_and_keeps_versions() {
     assert!(p["col"].as_u64().unwrap() > 1);
     assert!(p["message"].as_str().unwrap().contains("al"), "{v}");
     assert_eq!(std::fs::read_to_string(st.config()).unwrap(), before);
-    // A good edit: the next programme moves to 06:00.
-    let good = before.replace("0 0 5 * * *", "0 0 6 * * *");
+    // A good edit: the next programme moves an hour later.
+    let from = before
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("when: \""))
+        .and_then(|w| w.strip_suffix('"'))
+        .unwrap()
+        .to_string();
+    let hour = (from.split(' ').nth(2).unwrap().parse::<u32>().unwrap() + 1) % 24;
+    let good = before.replace(&from, &format!("0 0 {hour} * * *"));
     let r = s.send("PUT", "/api/v1/schedule", &good);
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     assert_eq!(std::fs::read_to_string(st.config()).unwrap(), good);
@@ -622,9 +629,12 @@ fn the_schedule_editor_refuses_errors_at_their_place_and_keeps_versions() {
         .collect();
     assert_eq!(kept, [before]);
     let next = s.get("/api/v1/status").json()["next"]["at"].to_string();
-    assert!(next.contains("T06:00:00"), "{next}");
+    assert!(next.contains(&format!("T{hour:02}:00:00")), "{next}");
     let plan = s.get("/api/v1/plan?days=1").json();
-    assert!(plan.to_string().contains("06:00"), "{plan}");
+    assert!(
+        plan.to_string().contains(&format!("T{hour:02}:00")),
+        "{plan}"
+    );
     let rows = audit_rows(&st);
     let saves: Vec<&str> = rows
         .iter()

@@ -609,3 +609,13 @@ impl Capture {
         serde_json::from_value(v["segments"].clone()).unwrap()
     }
 }
+
+/// A daily start 12 hours (plus `extra`) from now in the stations' time zone, as a cron
+/// expression and its hour: a programme that cannot fire while a test runs, whatever
+/// the hour the suite runs at (a fixed "05:00" fires when a run crosses 22:00 UTC).
+pub fn far_daily(extra: u32) -> (String, u32) {
+    use chrono::Timelike;
+    let now = chrono::Utc::now().with_timezone(&chrono_tz::Asia::Ho_Chi_Minh);
+    let h = (now.hour() + 12 + extra) % 24;
+    (format!("0 0 {h} * * *"), h)
+}

@@ -74,6 +74,7 @@ async function upload(page, category, file, state) {
       "--use-fake-device-for-media-stream",
       `--use-file-for-fake-audio-capture=${process.env.MIC}`,
       "--autoplay-policy=no-user-gesture-required",
+      "--disable-dev-shm-usage",
       "--lang=vi",
     ],
   });
