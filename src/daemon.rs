@@ -813,6 +813,12 @@ impl Daemon {
                     self.driver.player = Box::new(player(&c, &self.output_override));
                 }
                 self.driver.station.reload(c.clone(), fixed, Utc::now());
+                if c.http != self.config.http {
+                    // The listener and its limits are set when the daemon starts.
+                    tracing::warn!(
+                        "http: the console's settings changed; they take effect when loaxa restarts (systemctl restart loaxa)"
+                    );
+                }
                 self.config = c;
                 tracing::info!("reloaded {}", self.config_path.display());
                 let _ = self.inbox.events.send(Event::Reloaded {

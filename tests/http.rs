@@ -1199,4 +1199,14 @@ fn the_console_pages_and_their_endpoints() {
         let r = admin.get(&format!("/api/v1/schedule/history/{bad}"));
         assert_eq!(r.status, 404, "{bad}");
     }
+    // A reload that changes `http:` says it needs a restart (the listener is bound at
+    // start); one that does not, says nothing.
+    let log = || std::fs::read_to_string(st.path().join("daemon.log")).unwrap();
+    let restart = "take effect when loaxa restarts";
+    assert!(!log().contains(restart), "{}", log());
+    let bigger = renamed.replace("max_upload: 3MB", "max_upload: 5MB");
+    assert_eq!(admin.send("PUT", "/api/v1/schedule", &bigger).status, 200);
+    wait_for("the restart warning", Duration::from_secs(10), || {
+        log().contains(restart)
+    });
 }
