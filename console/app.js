@@ -497,7 +497,7 @@ pages["lich"] = async (main) => {
   main.append(el("h1", {}, "Lịch"), plan);
   async function drawPlan() {
     let rows;
-    try { rows = await api("GET", "/api/v1/plan?days=7"); } catch (e) { return fail(e); }
+    try { await loadCategories(); rows = await api("GET", "/api/v1/plan?days=7"); } catch (e) { return fail(e); }
     const byDay = new Map();
     for (const r of rows) {
       const d = fmtDay(r.at);
@@ -509,7 +509,7 @@ pages["lich"] = async (main) => {
         el("strong", {}, `${fmtTime(r.at)} ${r.programme}`),
         r.priority !== "normal" ? ` (${PRIORITY[r.priority]})` : "",
         el("ul", {}, r.items.map((i) => el("li", {}, `${i.title} `, el("span", { class: "muted" }, fmtDur(i.duration_ms)))),
-          (r.missing || []).map((m) => el("li", { class: "alarm" }, typeof m === "string" ? m : (m.reason_vi || m.reason || JSON.stringify(m)))))))));
+          (r.missing || []).map((m) => el("li", { class: "alarm" }, `Thiếu bài: chuyên mục "${catName(m.category)}" chỉ có ${m.found} trên ${m.wanted} bài phát được`, el("div", { class: "muted", lang: "en" }, m.reason))))))));
     fill(plan, el("h2", {}, "Lịch phát 7 ngày tới"), days.length ? days : el("div", { class: "muted" }, "Không có chương trình nào trong 7 ngày tới."));
   }
   drawPlan();

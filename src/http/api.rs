@@ -17,7 +17,7 @@ use serde_json::json;
 
 use super::auth::{self, Caller};
 use super::{blocking, ApiError, Web};
-use crate::access::{AuditEntry, Role};
+use crate::access::Role;
 use crate::control::{Command, Target};
 
 pub fn router(web: Web) -> Router {
@@ -113,7 +113,7 @@ async fn whoami(caller: Caller) -> Json<serde_json::Value> {
 
 async fn logout(State(web): State<Web>, caller: Caller) -> Response {
     let cookie = auth::logout(&web, &caller);
-    auth::audit(&web, entry(&caller, "logout", None, "ok"));
+    auth::audit(&web, caller.entry("logout", None, "ok"));
     let mut r = StatusCode::NO_CONTENT.into_response();
     if let Ok(v) = cookie.parse() {
         r.headers_mut().insert(header::SET_COOKIE, v);
@@ -121,28 +121,11 @@ async fn logout(State(web): State<Web>, caller: Caller) -> Response {
     r
 }
 
-pub(super) fn entry(
-    caller: &Caller,
-    action: &str,
-    target: Option<String>,
-    outcome: &str,
-) -> AuditEntry {
-    AuditEntry {
-        at: Utc::now(),
-        who: caller.who.clone(),
-        via: caller.via.into(),
-        address: Some(caller.address.clone()),
-        action: action.into(),
-        target,
-        outcome: outcome.into(),
-    }
-}
-
 /// Refuses a caller below `role`, writing the refusal of a state-changing action into the
 /// audit trail.
 pub(super) fn need(web: &Web, caller: &Caller, role: Role, action: &str) -> Result<(), ApiError> {
     caller.need(role).inspect_err(|_| {
-        auth::audit(web, entry(caller, action, None, "forbidden"));
+        auth::audit(web, caller.entry(action, None, "forbidden"));
     })
 }
 

@@ -114,6 +114,19 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// An audit row for what this caller did (or was refused), now.
+    pub fn entry(&self, action: &str, target: Option<String>, outcome: &str) -> AuditEntry {
+        AuditEntry {
+            at: chrono::Utc::now(),
+            who: self.who.clone(),
+            via: self.via.into(),
+            address: Some(self.address.clone()),
+            action: action.into(),
+            target,
+            outcome: outcome.into(),
+        }
+    }
+
     /// Refuses (403) a caller whose role does not allow what needs `role`.
     pub fn need(&self, role: Role) -> Result<(), ApiError> {
         if self.role.allows(role) {

@@ -17,7 +17,7 @@ use serde_json::json;
 use super::auth::{self, Caller};
 use super::upload::{folder_of, place, receive};
 use super::{ApiError, Web};
-use crate::access::{AuditEntry, Role};
+use crate::access::Role;
 
 /// A bulletin's priority, as the circular names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,18 +44,7 @@ pub async fn bulletin(
     mut form: Multipart,
 ) -> Result<Response, ApiError> {
     let audit = |outcome: &str, target: Option<String>| {
-        auth::audit(
-            &web,
-            AuditEntry {
-                at: chrono::Utc::now(),
-                who: caller.who.clone(),
-                via: caller.via.into(),
-                address: Some(caller.address.clone()),
-                action: "bulletin".into(),
-                target,
-                outcome: outcome.into(),
-            },
-        )
+        auth::audit(&web, caller.entry("bulletin", target, outcome))
     };
     if let Err(e) = caller.need(Role::Operator) {
         audit("forbidden", None);

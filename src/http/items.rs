@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::auth::{self, Caller};
 use super::{blocking, ApiError, Web};
-use crate::access::{AuditEntry, Role};
+use crate::access::Role;
 use crate::library::State as ItemState;
 
 /// The item an id names, as the library shows it now.
@@ -69,15 +69,7 @@ pub async fn remove(
     caller: Caller,
     UrlPath(id): UrlPath<String>,
 ) -> Result<Response, ApiError> {
-    let entry = |outcome: &str| AuditEntry {
-        at: chrono::Utc::now(),
-        who: caller.who.clone(),
-        via: caller.via.into(),
-        address: Some(caller.address.clone()),
-        action: "remove".into(),
-        target: Some(id.clone()),
-        outcome: outcome.into(),
-    };
+    let entry = |outcome: &str| caller.entry("remove", Some(id.clone()), outcome);
     if let Err(e) = caller.need(Role::Operator) {
         auth::audit(&web, entry("forbidden"));
         return Err(e);
@@ -149,15 +141,7 @@ pub async fn item_action(
             "items take `/approve`",
         ));
     };
-    let entry = |outcome: &str| AuditEntry {
-        at: chrono::Utc::now(),
-        who: caller.who.clone(),
-        via: caller.via.into(),
-        address: Some(caller.address.clone()),
-        action: "approve".into(),
-        target: Some(id.clone()),
-        outcome: outcome.into(),
-    };
+    let entry = |outcome: &str| caller.entry("approve", Some(id.clone()), outcome);
     if let Err(e) = caller.need(Role::Approver) {
         auth::audit(&web, entry("forbidden"));
         return Err(e);

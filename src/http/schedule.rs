@@ -10,7 +10,7 @@ use axum::Json;
 use chrono::Utc;
 use serde_json::json;
 
-use super::api::{call, entry, need};
+use super::api::{call, need};
 use super::auth::{self, Caller};
 use super::{blocking, ApiError, Web};
 use crate::access::Role;
@@ -162,10 +162,7 @@ pub async fn save(
     let checked = blocking(move || Ok(replace_schedule(&path, &history, &text))).await?;
     match checked {
         Err(problems) => {
-            auth::audit(
-                &web,
-                entry(&caller, "schedule.save", None, "config_invalid"),
-            );
+            auth::audit(&web, caller.entry("schedule.save", None, "config_invalid"));
             let first = problems
                 .first()
                 .map(|p| p["message"].to_string())
@@ -180,7 +177,7 @@ pub async fn save(
                 .into_response())
         }
         Ok(kept) => {
-            auth::audit(&web, entry(&caller, "schedule.save", kept.clone(), "ok"));
+            auth::audit(&web, caller.entry("schedule.save", kept.clone(), "ok"));
             call(&web, &caller, Command::Reload).await
         }
     }

@@ -13,7 +13,7 @@ use unicode_normalization::UnicodeNormalization;
 
 use super::auth::{self, Caller};
 use super::{blocking, ApiError, Web};
-use crate::access::{AuditEntry, Role};
+use crate::access::Role;
 use crate::control::{Command, Outcome};
 
 /// The name an upload is stored under: its last path component (no traversal), without
@@ -267,15 +267,7 @@ pub async fn upload(
     caller.need(Role::Operator).inspect_err(|_| {
         auth::audit(
             &web,
-            AuditEntry {
-                at: chrono::Utc::now(),
-                who: caller.who.clone(),
-                via: caller.via.into(),
-                address: Some(caller.address.clone()),
-                action: "upload".into(),
-                target: Some(category.clone()),
-                outcome: "forbidden".into(),
-            },
+            caller.entry("upload", Some(category.clone()), "forbidden"),
         )
     })?;
     let (folder, audio, _) = folder_of(&web, &category).await?;
