@@ -260,7 +260,7 @@ pages["dang-phat"] = (main) => {
       fill(onAir, 
         el("h2", {}, "Đang phát"),
         el("div", { class: "big", id: "on-air-title" }, a.title),
-        el("div", { class: "muted" }, `${a.programme || "Phát tay"} · bài ${a.item}/${a.items} · ${PRIORITY[a.priority] || a.priority} · ${TRIGGER[a.trigger] || a.trigger}`),
+        el("div", { class: "muted" }, [a.programme || TRIGGER[a.trigger] || a.trigger, `bài ${a.item}/${a.items}`, PRIORITY[a.priority] || a.priority, a.programme ? TRIGGER[a.trigger] : null].filter(Boolean).join(" · ")),
         el("div", { class: "progress" }, el("div", { style: `width:${pct}%` })),
         el("div", { class: "muted" }, `${fmtDur(Math.min(pos, a.duration_ms || pos))} / ${fmtDur(a.duration_ms)}`),
       );

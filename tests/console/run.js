@@ -118,7 +118,13 @@ async function upload(page, category, file, state) {
     log({ step: "play", item: "tin/2026-01-01 ban tin.wav", at: new Date().toISOString() });
     await page.click("#play-item-btn");
     await page.waitForSelector("#toast:not([hidden])", { timeout: T });
+    // Đang phát follows it live: title and progress, no reload.
+    await page.goto(`${URL}/#dang-phat`);
+    await page.waitForSelector("#on-air-title:text('ban tin')", { timeout: T });
+    await page.waitForFunction(() => parseFloat(document.querySelector("#on-air .progress > div").style.width) > 0, null, { timeout: T });
+    await page.screenshot({ path: path.join(OUT, "phone-dang-phat-on-air.png") });
     await aired(page, "ban tin");
+    await page.waitForSelector("#on-air-title:text('Không phát gì')", { timeout: T });
     await page.goto(`${URL}/#phat-ngay`);
     await page.selectOption("#play-item", `tin/${recName}`);
     await page.click("#play-item-btn");
