@@ -121,14 +121,6 @@ async fn logout(State(web): State<Web>, caller: Caller) -> Response {
     r
 }
 
-/// Refuses a caller below `role`, writing the refusal of a state-changing action into the
-/// audit trail.
-pub(super) fn need(web: &Web, caller: &Caller, role: Role, action: &str) -> Result<(), ApiError> {
-    caller.need(role).inspect_err(|_| {
-        auth::audit(web, caller.entry(action, None, "forbidden"));
-    })
-}
-
 async fn status(State(web): State<Web>, caller: Caller) -> Result<Response, ApiError> {
     caller.need(Role::Viewer)?;
     Ok(Json(&*web.handle.status()).into_response())
@@ -239,14 +231,8 @@ struct PlayBody {
     emergency: bool,
 }
 
-/// Sends a command for the caller; the daemon writes it into the audit trail.
-pub(super) async fn call(web: &Web, caller: &Caller, cmd: Command) -> Result<Response, ApiError> {
-    let out = web.handle.call(cmd, caller.origin()).await?;
-    Ok(Json(json!({"outcome": out, "message": out.message()})).into_response())
-}
-
 async fn play(State(web): State<Web>, caller: Caller, body: Bytes) -> Result<Response, ApiError> {
-    need(&web, &caller, Role::Operator, "play")?;
+    caller.need_audited(&web, Role::Operator, "play")?;
     let b: PlayBody = json_body(&body)?;
     let target = match (b.item, b.category) {
         (Some(i), None) => Target::Item(i),
@@ -259,30 +245,30 @@ async fn play(State(web): State<Web>, caller: Caller, body: Bytes) -> Result<Res
             ))
         }
     };
-    call(
-        &web,
-        &caller,
-        Command::Play {
-            target,
-            emergency: b.emergency,
-        },
-    )
-    .await
+    caller
+        .call(
+            &web,
+            Command::Play {
+                target,
+                emergency: b.emergency,
+            },
+        )
+        .await
 }
 
 async fn skip(State(web): State<Web>, caller: Caller) -> Result<Response, ApiError> {
-    need(&web, &caller, Role::Operator, "skip")?;
-    call(&web, &caller, Command::Skip).await
+    caller.need_audited(&web, Role::Operator, "skip")?;
+    caller.call(&web, Command::Skip).await
 }
 
 async fn stop(State(web): State<Web>, caller: Caller) -> Result<Response, ApiError> {
-    need(&web, &caller, Role::Operator, "stop")?;
-    call(&web, &caller, Command::Stop).await
+    caller.need_audited(&web, Role::Operator, "stop")?;
+    caller.call(&web, Command::Stop).await
 }
 
 async fn reload(State(web): State<Web>, caller: Caller) -> Result<Response, ApiError> {
-    need(&web, &caller, Role::Admin, "reload")?;
-    call(&web, &caller, Command::Reload).await
+    caller.need_audited(&web, Role::Admin, "reload")?;
+    caller.call(&web, Command::Reload).await
 }
 
 /// Runs a CLI body (which writes to `out`, complains to `err`) on the blocking pool;
@@ -452,7 +438,7 @@ async fn report(
     Query(q): Query<ReportQuery>,
 ) -> Result<Response, ApiError> {
     use crate::airtime::report::Format;
-    need(&web, &caller, Role::Approver, "report")?;
+    caller.need_audited(&web, Role::Approver, "report")?;
     let format = match q.format.as_deref().unwrap_or("json") {
         "json" => Format::Json,
         "html" => Format::Html,

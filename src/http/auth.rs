@@ -114,6 +114,29 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// Refuses (403) a caller below `role`, writing the refusal of the state-changing
+    /// `action` into the audit trail.
+    pub fn need_audited(&self, web: &Web, role: Role, action: &str) -> Result<(), ApiError> {
+        self.need(role).inspect_err(|_| {
+            audit(web, self.entry(action, None, "forbidden"));
+        })
+    }
+
+    /// Sends a command for this caller and answers its outcome; the daemon writes it into
+    /// the audit trail.
+    pub async fn call(
+        &self,
+        web: &Web,
+        cmd: crate::control::Command,
+    ) -> Result<axum::response::Response, ApiError> {
+        use axum::response::IntoResponse;
+        let out = web.handle.call(cmd, self.origin()).await?;
+        Ok(
+            axum::Json(serde_json::json!({"outcome": out, "message": out.message()}))
+                .into_response(),
+        )
+    }
+
     /// An audit row for what this caller did (or was refused), now.
     pub fn entry(&self, action: &str, target: Option<String>, outcome: &str) -> AuditEntry {
         AuditEntry {

@@ -10,7 +10,6 @@ use axum::Json;
 use chrono::Utc;
 use serde_json::json;
 
-use super::api::{call, need};
 use super::auth::{self, Caller};
 use super::{blocking, ApiError, Web};
 use crate::access::Role;
@@ -150,7 +149,7 @@ pub async fn save(
     caller: Caller,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    need(&web, &caller, Role::Admin, "schedule.save")?;
+    caller.need_audited(&web, Role::Admin, "schedule.save")?;
     let text = String::from_utf8(body.to_vec()).map_err(|_| {
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -178,7 +177,7 @@ pub async fn save(
         }
         Ok(kept) => {
             auth::audit(&web, caller.entry("schedule.save", kept.clone(), "ok"));
-            call(&web, &caller, Command::Reload).await
+            caller.call(&web, Command::Reload).await
         }
     }
 }
