@@ -19,13 +19,7 @@ use crate::library::State as ItemState;
 
 /// The item an id names, as the library shows it now.
 fn find(web: &Web, id: &str) -> Result<crate::library::ItemView, ApiError> {
-    let view = web
-        .library
-        .get()
-        .views
-        .iter()
-        .find(|v| v.path == id)
-        .cloned();
+    let view = web.item(id);
     view.ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -146,13 +140,7 @@ pub async fn item_action(
         auth::audit(&web, entry("forbidden"));
         return Err(e);
     }
-    let view = web
-        .library
-        .get()
-        .views
-        .iter()
-        .find(|v| v.path == id)
-        .cloned();
+    let view = web.item(&id);
     let Some(view) = view else {
         auth::audit(&web, entry("no_such_item"));
         return Err(ApiError::new(
@@ -200,13 +188,7 @@ pub async fn item_action(
     // then.
     let t = Instant::now();
     let view = loop {
-        let v = web
-            .library
-            .get()
-            .views
-            .iter()
-            .find(|v| v.path == id)
-            .cloned();
+        let v = web.item(&id);
         if v.as_ref().is_none_or(|v| v.state != ItemState::Pending)
             || t.elapsed() > Duration::from_secs(5)
         {

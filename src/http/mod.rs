@@ -45,6 +45,16 @@ pub struct Web {
 }
 
 impl Web {
+    /// The library item an id (its path under the audio folder) names, as listed now.
+    fn item(&self, id: &str) -> Option<crate::library::ItemView> {
+        self.library
+            .get()
+            .views
+            .iter()
+            .find(|v| v.path == id)
+            .cloned()
+    }
+
     /// The configuration schedule.yaml holds now (blocking: call it on the blocking pool).
     /// An invalid file answers `409 config_invalid` with its first error.
     fn config(&self) -> Result<crate::config::Config, ApiError> {

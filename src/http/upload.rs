@@ -206,13 +206,7 @@ pub async fn place(
         Outcome::Taken { reason, .. } => reason,
         _ => None,
     };
-    let view = web
-        .library
-        .get()
-        .views
-        .iter()
-        .find(|v| v.path == id)
-        .cloned();
+    let view = web.item(&id);
     if view
         .as_ref()
         .is_some_and(|v| v.state == crate::library::State::Rejected)
