@@ -71,7 +71,7 @@ fn wait_rows(st: &Site, what: &str, f: impl Fn(&[loaxa::airtime::Airing]) -> boo
 
 #[test]
 fn under_systemd_it_notifies_ready_status_and_watchdog() {
-    let st = station("0 0 5 * * *");
+    let st = station(&common::far_daily(0).0);
     let sock_path = st.path().join("notify.sock");
     let sock = UnixDatagram::bind(&sock_path).unwrap();
     sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
@@ -350,7 +350,7 @@ fn a_failing_secondary_output_never_fails_an_airing() {
 fn the_socket_answers_with_typed_outcomes_and_stable_error_codes() {
     use std::io::Write;
     use std::os::unix::net::UnixStream;
-    let st = station("0 0 5 * * *");
+    let st = station(&common::far_daily(0).0);
     let d = spawn(&st, &[]);
     std::thread::sleep(Duration::from_millis(800));
     let ask = |line: &str| -> serde_json::Value {
@@ -695,7 +695,7 @@ fn idle_floods_and_endless_lines_on_the_socket_cost_no_airing() {
 fn an_unreadable_folder_is_reported_and_the_rest_stays_watched() {
     use std::os::unix::fs::PermissionsExt;
     use std::os::unix::process::CommandExt;
-    let st = station("0 0 5 * * *");
+    let st = station(&common::far_daily(0).0);
     let cfg = std::fs::read_to_string(st.config()).unwrap().replace(
         "categories:\n",
         "categories:\n  khan-cap: {name: Khẩn cấp, priority: emergency}\n",

@@ -315,12 +315,15 @@ fn sigterm_mid_item_stops_within_2s_and_logs_interrupted() {
 #[test]
 fn an_invalid_edit_is_refused_and_the_old_schedule_keeps_running() {
     let (_rig, env, st, _) = rig_station();
-    st.write_config(&config("0 0 5 * * *", ""));
+    // Hours far from now, so neither schedule fires (or catches up) during the test.
+    let (when, hour) = common::far_daily(0);
+    let (_, later) = common::far_daily(1);
+    st.write_config(&config(&when, ""));
     let d = Run::start(&st, &env, &[]);
     // A typo saved over the config.
     std::fs::write(
         st.config(),
-        config("0 0 5 * * *", "").replace("pick: all", "pick: al"),
+        config(&when, "").replace("pick: all", "pick: al"),
     )
     .unwrap();
     d.wait_log("still running the last good one", Duration::from_secs(5));
@@ -333,7 +336,10 @@ fn an_invalid_edit_is_refused_and_the_old_schedule_keeps_running() {
     let s = st.run(&["status"]);
     let so = common::stdout(&s);
     assert!(so.contains("next:    Thử at"), "{so}");
-    assert!(so.contains("05:00"), "the old schedule: {so}");
+    assert!(
+        so.contains(&format!("{hour:02}:00")),
+        "the old schedule: {so}"
+    );
     // `loaxa reload` says the same and fails.
     let r = st.run(&["reload"]);
     assert_eq!(r.status.code(), Some(1));
@@ -343,10 +349,10 @@ fn an_invalid_edit_is_refused_and_the_old_schedule_keeps_running() {
         stderr(&r)
     );
     // A good edit is taken.
-    std::fs::write(st.config(), config("0 30 6 * * *", "")).unwrap();
+    std::fs::write(st.config(), config(&format!("0 30 {later} * * *"), "")).unwrap();
     d.wait_log("reloaded", Duration::from_secs(5));
     let so = common::stdout(&st.run(&["status"]));
-    assert!(so.contains("06:30"), "{so}");
+    assert!(so.contains(&format!("{later:02}:30")), "{so}");
 }
 
 #[test]
@@ -400,7 +406,7 @@ fn operator_commands_play_skip_stop_status() {
     let (_rig, env, st, a) = rig_station();
     tone(&a.join("tin/2026-01-01 mot.wav"), 440.0, 5.0, 0.5, 0.0);
     tone(&a.join("tin/2026-01-02 hai.wav"), 550.0, 5.0, 0.5, 0.0);
-    st.write_config(&config("0 0 5 * * *", ""));
+    st.write_config(&config(&common::far_daily(0).0, ""));
     // Without a daemon: one clear line.
     let r = st.run(&["status"]);
     assert_eq!(r.status.code(), Some(3));

@@ -171,6 +171,11 @@ async function upload(page, category, file, state) {
     check(await page.isDisabled("#save-schedule"), "a schedule with errors cannot be saved");
     check((await page.locator(".gutter .err").count()) >= 1, "the gutter marks the line");
     await page.screenshot({ path: path.join(OUT, "phone-lich-loi.png") });
+    // On a phone the long lines are wider than the screen: a sideways swipe reaches their ends.
+    const box = await page.locator("#schedule-text").boundingBox();
+    await page.mouse.move(box.x + box.width / 2, box.y + 40);
+    await page.mouse.wheel(300, 0);
+    await page.waitForFunction(() => document.querySelector("#schedule-text").scrollLeft > 0, null, { timeout: T });
     log({ step: "schedule-typo", line: at + 1, problems: shown.map(([, t]) => t) });
     lines[at] = lines[at].replace("segmnets:", "segments:");
     const fixed = lines.join("\n").replace('name: "Sáng"', 'name: "Bản tin trưa"');
