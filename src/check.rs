@@ -20,33 +20,27 @@ const HORIZON_DAYS: i64 = 366;
 const SAMPLE: usize = 32;
 
 /// Overlaps judged in windows starting at up to 8 instants 21 h apart: a frequent
-/// programme ends each sampled window within hours (`overlaps_capped`), so one window from
+/// programme ends each sampled window within hours (`OverlapSearch::scan`), so one window from
 /// `now` alone sees a daily programme or not depending on the hour `check` runs. One
-/// window only for very large schedules (the cost bound of `BUDGET`). Each pair once, at
-/// its first clash found.
+/// window only for very large schedules (the cost bound of `BUDGET`); the search itself stops at
+/// `MAX_OVERLAP_PAIRS` pairs or `MAX_OVERLAP_STEPS` comparisons.
 fn spread_overlaps(
     config: &Config,
     now: DateTime<Utc>,
     soon: DateTime<Utc>,
     sample: usize,
     specs: usize,
-) -> Vec<schedule::Overlap> {
+) -> schedule::OverlapSearch {
     let anchors = if specs <= 250 { 8 } else { 1 };
-    let mut seen = std::collections::HashSet::new();
-    let mut out = Vec::new();
+    let mut search = schedule::OverlapSearch::new(MAX_OVERLAP_PAIRS, MAX_OVERLAP_STEPS);
     for k in 0..anchors {
         let at = now + chrono::Duration::hours(21 * k);
         if at >= soon {
             break;
         }
-        for o in schedule::overlaps_capped(config, at, soon, sample) {
-            let (a, b) = (o.first.programme, o.second.programme);
-            if seen.insert((a.min(b), a.max(b))) {
-                out.push(o);
-            }
-        }
+        search.scan(config, at, soon, sample);
     }
-    out
+    search
 }
 
 /// Starts of programme `idx` sampled across the coming week, not only the next ones: a
@@ -78,6 +72,11 @@ fn spread_starts(
 const BUDGET: usize = 4_000;
 /// Overlap warnings listed one by one; more are counted in one line.
 const MAX_OVERLAP_WARNINGS: usize = 20;
+/// Overlapping pairs counted before the count says "at least": the cost stays bounded
+/// when every programme clashes with every other.
+const MAX_OVERLAP_PAIRS: usize = 10_000;
+/// Comparisons of two airings the overlap search may spend (a few milliseconds).
+const MAX_OVERLAP_STEPS: usize = 1_000_000;
 /// Overlaps are looked for this far ahead (weekly and monthly patterns show within it).
 const OVERLAP_DAYS: i64 = 35;
 
@@ -217,15 +216,21 @@ pub fn lint(
     // Overlaps: one warning per pair of programmes, with the first clash as the example;
     // past a handful, one line says how many more there are.
     let soon = now + chrono::Duration::days(OVERLAP_DAYS);
-    let overlaps = spread_overlaps(config, now, soon, sample, specs);
+    let search = spread_overlaps(config, now, soon, sample, specs);
+    let overlaps = search.found;
     if overlaps.len() > MAX_OVERLAP_WARNINGS {
+        let more = overlaps.len() - MAX_OVERLAP_WARNINGS;
+        let more = if search.complete {
+            format!("{more} more pairs")
+        } else {
+            format!("at least {more} more pairs")
+        };
         diags.push(
             Diagnostic::warning(
                 &file,
                 Pos::START,
                 format!(
-                    "{} more pairs of programmes overlap (only the first {MAX_OVERLAP_WARNINGS} are listed)",
-                    overlaps.len() - MAX_OVERLAP_WARNINGS
+                    "{more} of programmes overlap (only the first {MAX_OVERLAP_WARNINGS} are listed)"
                 ),
             )
             .hint("`loaxa plan` shows what airs when"),

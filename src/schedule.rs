@@ -504,77 +504,100 @@ pub struct Overlap {
     pub winner: usize,
 }
 
-/// Airings in `[from, until)` that overlap, taking each programme's extent as its
-/// `max_duration` (a point when it has none). A higher priority wins; at equal priority
-/// the one already on air does.
-pub fn overlaps(config: &Config, from: DateTime<Utc>, until: DateTime<Utc>) -> Vec<Overlap> {
-    overlaps_capped(config, from, until, usize::MAX)
+/// A search for overlapping airings with bounded cost, whatever the schedule: 2 000
+/// programmes at one instant are two million pairs, and listing them all took 3 s and
+/// 370 MB. Each pair of programmes is kept once, at its first clash found.
+#[derive(Debug)]
+pub struct OverlapSearch {
+    /// The pairs found, in the order found (time order within a window).
+    pub found: Vec<Overlap>,
+    seen: std::collections::HashSet<(usize, usize)>,
+    max_pairs: usize,
+    steps_left: usize,
+    /// False when the search stopped at `max_pairs` or its step budget: there are at least
+    /// as many pairs as found, maybe more.
+    pub complete: bool,
 }
 
-/// [`overlaps`] over a bounded sample: at most `cap` firings per `when` expression, and the
-/// window ends where the first programme's sample does (so no programme is missing from
-/// its end).
-pub fn overlaps_capped(
-    config: &Config,
-    from: DateTime<Utc>,
-    until: DateTime<Utc>,
-    cap: usize,
-) -> Vec<Overlap> {
-    let mut end = until;
-    let mut occ: Vec<Occurrence> = vec![];
-    for i in 0..config.programmes.len() {
-        let f = firings_capped(config, i, from, until, cap);
-        if f.len() >= cap {
-            if let Some(last) = f.last() {
-                end = end.min(*last);
-            }
+impl OverlapSearch {
+    /// Stops after `max_pairs` distinct pairs or `max_steps` comparisons of two airings.
+    pub fn new(max_pairs: usize, max_steps: usize) -> OverlapSearch {
+        OverlapSearch {
+            found: Vec::new(),
+            seen: std::collections::HashSet::new(),
+            max_pairs,
+            steps_left: max_steps,
+            complete: true,
         }
-        let p = &config.programmes[i];
-        occ.extend(
-            f.into_iter()
-                .filter(|t| exclusion(config, p, *t).is_none())
-                .map(|at| Occurrence { at, programme: i }),
-        );
     }
-    occ.retain(|o| o.at <= end);
-    occ.sort_by_key(|o| {
-        (
-            o.at,
-            std::cmp::Reverse(config.programmes[o.programme].priority),
-            o.programme,
-        )
-    });
-    let extent = |o: &Occurrence| {
-        config.programmes[o.programme]
-            .max_duration
-            .unwrap_or(Duration::ZERO)
-    };
-    let mut out = Vec::new();
-    let mut pairs = std::collections::HashSet::new();
-    for (i, a) in occ.iter().enumerate() {
-        let a_end = a.at + chrono::Duration::from_std(extent(a)).unwrap_or_default();
-        for b in &occ[i + 1..] {
-            if b.at > a_end || (b.at == a_end && extent(a) > Duration::ZERO) {
-                break;
+
+    /// Looks for airings in `[from, until)` that overlap, taking each programme's extent as
+    /// its `max_duration` (a point when it has none), over a bounded sample: at most `cap`
+    /// firings per `when` expression, and the window ends where the first programme's
+    /// sample does (so no programme is missing from its end). A higher priority wins; at
+    /// equal priority the one already on air does.
+    pub fn scan(&mut self, config: &Config, from: DateTime<Utc>, until: DateTime<Utc>, cap: usize) {
+        if !self.complete {
+            return;
+        }
+        let mut end = until;
+        let mut occ: Vec<Occurrence> = vec![];
+        for i in 0..config.programmes.len() {
+            let f = firings_capped(config, i, from, until, cap);
+            if f.len() >= cap {
+                if let Some(last) = f.last() {
+                    end = end.min(*last);
+                }
             }
-            if b.programme == a.programme {
-                continue;
-            }
-            let (pa, pb) = (
-                config.programmes[a.programme].priority,
-                config.programmes[b.programme].priority,
+            let p = &config.programmes[i];
+            occ.extend(
+                f.into_iter()
+                    .filter(|t| exclusion(config, p, *t).is_none())
+                    .map(|at| Occurrence { at, programme: i }),
             );
-            let winner = if pb > pa { b.programme } else { a.programme };
-            // The first clash of each pair is enough to name it.
-            if !pairs.insert((a.programme, b.programme)) {
-                continue;
+        }
+        occ.retain(|o| o.at <= end);
+        occ.sort_by_key(|o| {
+            (
+                o.at,
+                std::cmp::Reverse(config.programmes[o.programme].priority),
+                o.programme,
+            )
+        });
+        let extent = |o: &Occurrence| {
+            config.programmes[o.programme]
+                .max_duration
+                .unwrap_or(Duration::ZERO)
+        };
+        for (i, a) in occ.iter().enumerate() {
+            let a_end = a.at + chrono::Duration::from_std(extent(a)).unwrap_or_default();
+            for b in &occ[i + 1..] {
+                if b.at > a_end || (b.at == a_end && extent(a) > Duration::ZERO) {
+                    break;
+                }
+                if self.steps_left == 0 || self.seen.len() >= self.max_pairs {
+                    self.complete = false;
+                    return;
+                }
+                self.steps_left -= 1;
+                if b.programme == a.programme {
+                    continue;
+                }
+                let key = (a.programme.min(b.programme), a.programme.max(b.programme));
+                if !self.seen.insert(key) {
+                    continue;
+                }
+                let (pa, pb) = (
+                    config.programmes[a.programme].priority,
+                    config.programmes[b.programme].priority,
+                );
+                let winner = if pb > pa { b.programme } else { a.programme };
+                self.found.push(Overlap {
+                    first: *a,
+                    second: *b,
+                    winner,
+                });
             }
-            out.push(Overlap {
-                first: *a,
-                second: *b,
-                winner,
-            });
         }
     }
-    out
 }

@@ -83,8 +83,21 @@ pub fn check_cmd(path: &Path, now: DateTime<Utc>, out: &mut dyn Write, err: &mut
         .map(|c| format!("{} ({})", c.key, c.name))
         .collect();
     let _ = writeln!(out, "  {} categories: {}", cats.len(), cats.join(", "));
-    let progs: Vec<&str> = config.programmes.iter().map(|p| p.name.as_str()).collect();
-    let _ = writeln!(out, "  {} programmes: {}", progs.len(), progs.join(", "));
+    // The first names only: a schedule of thousands would print a page-long line.
+    const NAMED: usize = 20;
+    let n = config.programmes.len();
+    let progs: Vec<&str> = config
+        .programmes
+        .iter()
+        .take(NAMED)
+        .map(|p| p.name.as_str())
+        .collect();
+    let more = if n > NAMED {
+        format!(" and {} more", n - NAMED)
+    } else {
+        String::new()
+    };
+    let _ = writeln!(out, "  {n} programmes: {}{more}", progs.join(", "));
     match schedule::next_occurrence(&config, now) {
         Some(o) => {
             let p = &config.programmes[o.programme];

@@ -11,11 +11,12 @@ use chrono_tz::Tz;
 use croner::parser::{CronParser, Seconds, Year};
 use croner::Cron;
 
-/// A parsed `when` expression.
+/// A parsed `when` expression. The croner expression is shared, not copied: it holds
+/// ~5 KB (its year field), and thousands of programmes may share one expression.
 #[derive(Debug, Clone)]
 pub struct CronSpec {
     text: String,
-    cron: Cron,
+    cron: std::sync::Arc<Cron>,
 }
 
 /// Why an expression was refused, and what to write instead.
@@ -77,7 +78,7 @@ impl CronSpec {
             Ok(cron) => {
                 return Ok(CronSpec {
                     text: t.to_string(),
-                    cron,
+                    cron: std::sync::Arc::new(cron),
                 })
             }
             Err(e) => e,

@@ -1534,7 +1534,7 @@ impl Cx {
         // Names seen so far and the line of each (a set: thousands of programmes check in
         // linear time).
         let mut names: std::collections::HashMap<String, usize> = Default::default();
-        let mut parsed = parse_all_when(&items);
+        let parsed = parse_all_when(&items);
         for (i, v) in items.into_iter().enumerate() {
             let path = join_index("programmes", i);
             let Some(raw) = self.read::<RawProgramme>(&path, &format!("programme {}", i + 1), v)
@@ -1554,11 +1554,9 @@ impl Cx {
             let mut when_pos = Vec::new();
             for (text, p) in self.strings(&when_path, raw.when, "`when`") {
                 let pos = self.loc.value(&p);
-                // Moved out, not cloned: a croner expression holds ~5 KB (its year field),
-                // so two copies of thousands would double the memory. An expression that
-                // two programmes share is parsed again for the second.
-                let r = match parsed.remove(text.trim()) {
-                    Some(r) => r,
+                // Each distinct expression is parsed once; programmes sharing it share it.
+                let r = match parsed.get(text.trim()) {
+                    Some(r) => r.clone(),
                     None => CronSpec::parse(&text),
                 };
                 match r {
