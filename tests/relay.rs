@@ -741,7 +741,11 @@ fn live_input_airs_the_capture_device_with_its_latency_measured() {
     let heard = out.stop();
     let spoken = mic.stop();
     let log = stop(d, &st);
-    let what = format!("mic {spoken:?}\nout {heard:?}\n{log}");
+    let details: Vec<String> = rows(&st)
+        .iter()
+        .map(|r| format!("{:?} {:?}", r.title, r.detail))
+        .collect();
+    let what = format!("mic {spoken:?}\nout {heard:?}\nrows {details:#?}\n{log}");
     let (first, second): (Vec<Segment>, Vec<Segment>) = spoken
         .into_iter()
         .partition(|s| s.start_ns < live_at.timestamp_nanos_opt().unwrap() as i128);
