@@ -123,22 +123,28 @@ pub fn lint(
         .max(1);
     let sample = (BUDGET / specs).clamp(2, SAMPLE);
 
-    for (i, p) in config.programmes.iter().enumerate() {
-        // Quiet hours and date windows, judged on a bounded sample of starts from the day
-        // the programme begins.
+    // Quiet hours and date windows, judged on a bounded sample of starts from the day
+    // each programme begins.
+    let window = |p: &crate::config::Programme| {
         let from = p
             .from
             .map(|d| local::start_of_day(d, tz).max(now))
             .unwrap_or(now);
-        let until = until.max(from);
-        let fires = if config.quiet_hours.is_empty() {
+        (from, until.max(from))
+    };
+    let all_fires = crate::par::map(config.programmes.len(), 256, |i| {
+        let (from, until) = window(&config.programmes[i]);
+        if config.quiet_hours.is_empty() {
             // Only whether it airs at all matters: its first start is enough.
             schedule::first_start(config, i, from, until, false)
                 .into_iter()
                 .collect()
         } else {
             spread_starts(config, i, from, until, sample)
-        };
+        }
+    });
+    for ((i, p), fires) in config.programmes.iter().enumerate().zip(all_fires) {
+        let (from, until) = window(p);
         let in_window: Vec<_> = fires
             .iter()
             .filter(|t| schedule::exclusion(config, p, **t) != Some(Exclusion::NotThatDay))

@@ -19,6 +19,7 @@ pub mod item;
 pub mod library;
 pub mod local;
 pub mod media;
+pub mod par;
 pub mod playout;
 pub mod schedule;
 pub mod simulate;

@@ -542,8 +542,10 @@ impl OverlapSearch {
         }
         let mut end = until;
         let mut occ: Vec<Occurrence> = vec![];
-        for i in 0..config.programmes.len() {
-            let f = firings_capped(config, i, from, until, cap);
+        let all = crate::par::map(config.programmes.len(), 256, |i| {
+            firings_capped(config, i, from, until, cap)
+        });
+        for (i, f) in all.into_iter().enumerate() {
             if f.len() >= cap {
                 if let Some(last) = f.last() {
                     end = end.min(*last);

@@ -508,6 +508,9 @@ fn too_deep(text: &str) -> Option<Pos> {
     None
 }
 
+/// Text from which the two reads of a document run on two threads (~1 000 lines).
+const PARALLEL_READ: usize = 32 * 1024;
+
 /// Validates config text as if it were read from `path`.
 pub fn load_str(text: &str, path: &Path) -> Result<Loaded, Diagnostics> {
     // A byte-order mark (Windows Notepad writes one) is not part of the YAML.
@@ -523,12 +526,23 @@ pub fn load_str(text: &str, path: &Path) -> Result<Loaded, Diagnostics> {
         )]));
     }
     let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    // The values and the positions are two reads of the text; a large schedule (thousands
+    // of programmes) has them read side by side.
+    let (loc, doc) = if text.len() >= PARALLEL_READ {
+        std::thread::scope(|sc| {
+            let loc = sc.spawn(|| Locator::new(text));
+            let doc = serde_yaml::from_str::<Value>(text);
+            (loc.join().unwrap_or_default(), doc)
+        })
+    } else {
+        (Locator::new(text), serde_yaml::from_str::<Value>(text))
+    };
     let mut cx = Cx {
         file: path.to_path_buf(),
-        loc: Locator::new(text),
+        loc,
         diags: Diagnostics::default(),
     };
-    let config = cx.config(text, abs);
+    let config = cx.config(doc, abs);
     cx.diags.sort();
     match config {
         Some(config) if !cx.diags.has_errors() => Ok(Loaded {
@@ -662,19 +676,8 @@ fn parse_all_when(
             }
         }
     }
-    let parse = |ts: &[String]| -> Vec<(String, Result<CronSpec, cron::CronProblem>)> {
-        ts.iter().map(|t| (t.clone(), CronSpec::parse(t))).collect()
-    };
-    if texts.len() < 256 {
-        return parse(&texts).into_iter().collect();
-    }
-    let (a, b) = texts.split_at(texts.len() / 2);
-    std::thread::scope(|sc| {
-        let other = sc.spawn(|| parse(b));
-        let mut out: std::collections::HashMap<_, _> = parse(a).into_iter().collect();
-        out.extend(other.join().unwrap_or_default());
-        out
-    })
+    let parsed = crate::par::map(texts.len(), 256, |i| CronSpec::parse(&texts[i]));
+    texts.into_iter().zip(parsed).collect()
 }
 
 /// A stream's host, its name when none is given.
@@ -840,8 +843,8 @@ impl Cx {
         }
     }
 
-    fn config(&mut self, text: &str, abs: PathBuf) -> Option<Config> {
-        let doc: Value = match serde_yaml::from_str(text) {
+    fn config(&mut self, doc: Result<Value, serde_yaml::Error>, abs: PathBuf) -> Option<Config> {
+        let doc: Value = match doc {
             Ok(v) => v,
             Err(e) => {
                 let pos = e
