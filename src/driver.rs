@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use crate::airtime::journal::Journal;
 use crate::airtime::{self, Store};
 use crate::control::Event;
-use crate::playout::relay::SourceNote;
+use crate::playout::note::SourceNote;
 use crate::playout::Player;
 use crate::station::{Action, Level, Station};
 

@@ -157,7 +157,7 @@ pub struct Airing {
     pub peak_db: Option<f64>,
     pub longest_silence: Option<Duration>,
     /// A relay's window, what aired in each stretch of it (JSON, see
-    /// `playout::relay::RelaySummary`).
+    /// `playout::note::RelaySummary`).
     pub detail: Option<String>,
 }
 

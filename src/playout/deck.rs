@@ -31,7 +31,7 @@ pub enum MarkerKind {
     /// No more items in this run.
     Eof,
     /// A relay's news (a switch, its summary), reported when its frame airs.
-    Source(Box<super::relay::SourceNote>),
+    Source(Box<super::note::SourceNote>),
 }
 
 /// A run as the audio thread holds it.
@@ -109,7 +109,7 @@ pub enum Ev {
         run: u64,
         item: u32,
         at_ns: i128,
-        note: Box<super::relay::SourceNote>,
+        note: Box<super::note::SourceNote>,
     },
     /// A finished run, handed back to be freed off the audio thread.
     Gone(Box<Stream>),

@@ -8,7 +8,9 @@
 
 pub mod deck;
 pub mod feed;
+pub mod item;
 pub mod meter;
+pub mod note;
 
 pub mod output;
 pub mod relay;
@@ -23,7 +25,7 @@ use chrono::{DateTime, TimeZone, Utc};
 
 pub use self::deck::Waker;
 use self::deck::{Cmd, Ev, Outcome};
-pub use self::feed::PlayItem;
+pub use self::item::PlayItem;
 use self::output::{Output, OutputError, Spec};
 
 /// A run to play: items back to back from the instant `at`.
@@ -71,7 +73,7 @@ pub enum PlayerEvent {
         run: u64,
         item: u32,
         at: DateTime<Utc>,
-        note: relay::SourceNote,
+        note: note::SourceNote,
     },
 }
 
@@ -417,7 +419,7 @@ impl Player for RealPlayer {
         let last = out
             .last_callback_ms
             .load(std::sync::atomic::Ordering::Relaxed);
-        let now_ms = (output::wall_ns() / 1_000_000) as u64;
+        let now_ms = (crate::clock::wall_ns() / 1_000_000) as u64;
         if failure.is_none()
             && !self.active.is_empty()
             && last != u64::MAX

@@ -11,6 +11,7 @@ use rodio::cpal;
 use rodio::cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 
 use super::deck::{Deck, Remote, Waker};
+use crate::clock::wall_ns;
 
 /// Which output to use, parsed from `--output` or `output.device`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,14 +92,6 @@ impl Drop for Output {
             }
         }
     }
-}
-
-/// Wall-clock now in ns since the Unix epoch (CLOCK_REALTIME).
-pub fn wall_ns() -> i128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as i128)
-        .unwrap_or(0)
 }
 
 /// Opens an output; a device is opened at `prefer_rate` when it supports it (the material's

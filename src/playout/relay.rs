@@ -10,10 +10,9 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
-
 use super::deck::{Marker, MarkerKind};
-use super::feed::{PlayItem, Watch};
+use super::item::{PlayItem, Watch};
+use super::note::{Dropout, RelaySummary, SourceNote, Span};
 use crate::media::decode::Reader;
 use crate::media::stream::{Stream, LIVE};
 use crate::media::Source;
@@ -34,56 +33,6 @@ const LIVE_MAX_LEAD: Duration = Duration::from_millis(60);
 /// instead of staying longer for the rest of the announcement.
 const LIVE_TRIM_EVERY: Duration = Duration::from_millis(250);
 const LIVE_SLACK: Duration = Duration::from_millis(20);
-
-/// What a relay's feeder reports as it airs, for the log and the console.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum SourceNote {
-    /// What airs changed: to a fallback (`fallback` its position, from 1), back to the
-    /// stream (`fallback` None), or to silence when nothing is left.
-    Switched {
-        to: String,
-        fallback: Option<usize>,
-        silence: bool,
-        why: String,
-    },
-    /// The whole window, written to its row when it ends.
-    Summary(RelaySummary),
-}
-
-/// What a relay's window was made of.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RelaySummary {
-    pub url: String,
-    /// Bytes received from the stream during the window (and the buffering before it).
-    pub bytes: u64,
-    /// Times the stream was (re)connected.
-    pub connects: u32,
-    /// Each stretch of the window and what aired in it, in order.
-    pub spans: Vec<Span>,
-    /// Moments a stream on air had no data and silence was aired in its place.
-    pub dropouts: Vec<Dropout>,
-}
-
-/// A dropout: ms from the window's start, and how long.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Dropout {
-    pub at_ms: u64,
-    pub ms: u64,
-}
-
-/// A stretch of a relay's window: ms from the window's start, what aired and why.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Span {
-    pub from_ms: u64,
-    pub to_ms: u64,
-    /// The stream's or fallback's title; "" for silence.
-    pub source: String,
-    /// None: the stream itself; Some(n): the n-th fallback (from 1); Some(0): silence.
-    pub fallback: Option<usize>,
-    /// Why it aired instead of the stream (None for the stream).
-    pub why: Option<String>,
-}
 
 /// The streams of a relay, opened when its run is cued.
 pub struct Streams {
@@ -254,7 +203,7 @@ pub fn air(
     };
     while !ready(0, &mut files) || live {
         let air = taken(ring.at_ns + (*ring.frames as f64 * ns_per_frame) as i128);
-        if air - crate::playout::output::wall_ns() <= low.as_nanos() as i128
+        if air - crate::clock::wall_ns() <= low.as_nanos() as i128
             || ring.cancel.load(Ordering::Relaxed)
         {
             break;
@@ -285,7 +234,7 @@ pub fn air(
         if ring.cancel.load(Ordering::Relaxed) {
             return false;
         }
-        let now = crate::playout::output::wall_ns();
+        let now = crate::clock::wall_ns();
         let air_of_next = taken(ring.at_ns + (*ring.frames as f64 * ns_per_frame) as i128);
         let lead = air_of_next - now;
         let n = block.min(total - written);

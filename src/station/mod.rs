@@ -87,7 +87,7 @@ pub enum Action {
         at: DateTime<Utc>,
         programme: Option<String>,
         title: String,
-        note: crate::playout::relay::SourceNote,
+        note: crate::playout::note::SourceNote,
     },
     /// A line for the technician's log.
     Note(Level, String),

@@ -259,7 +259,7 @@ impl Station {
                 .map(|g| g.iter().map(|f| self.play_item(f)).collect())
                 .collect(),
             watch: matches!(e.source, crate::media::Source::Stream(_)).then_some(
-                crate::playout::feed::Watch {
+                crate::playout::item::Watch {
                     silence_db: a.silence_db,
                     after: a.after,
                 },

@@ -75,7 +75,7 @@ impl Sink for WavSink {
             sample_format: hound::SampleFormat::Int,
         });
         // Fail now, not at the first programme, when the folder cannot be written.
-        let path = self.path_at(crate::playout::output::wall_ns());
+        let path = self.path_at(crate::clock::wall_ns());
         self.writer(path).map(|_| ())
     }
 
