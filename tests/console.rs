@@ -122,23 +122,7 @@ fn an_operator_runs_the_station_from_the_console_in_chromium() {
     add_admin(&st);
 
     let log = st.path().join("daemon.log");
-    let mut c = Command::new(common::bin());
-    c.args(["run", "--config"])
-        .arg(st.config())
-        .current_dir(st.path())
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap());
-    for k in [
-        "PULSE_SERVER",
-        "XDG_RUNTIME_DIR",
-        "PULSE_COOKIE",
-        "PULSE_SINK",
-    ] {
-        c.env_remove(k);
-    }
-    c.envs(env.iter().cloned());
-    let _d = Daemon(c.spawn().unwrap());
+    let _d = Daemon(common::daemon(&st, &env, &[]));
     let url = console_url(&st);
 
     let out = common::repo().join("target/console-screenshots");

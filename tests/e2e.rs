@@ -6,7 +6,7 @@ mod common;
 use common::{stderr, tone, Site};
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -97,27 +97,7 @@ struct Run {
 impl Run {
     fn start(st: &Site, env: &[(String, String)], args: &[&str]) -> Run {
         let log = st.path().join("daemon.log");
-        let f = std::fs::File::create(&log).unwrap();
-        let mut c = Command::new(common::bin());
-        c.arg("run")
-            .args(args)
-            .arg("--config")
-            .arg(st.config())
-            .current_dir(st.path())
-            .env_remove("LOAXA_CONFIG")
-            .env("RUST_LOG", "info");
-        for k in [
-            "PULSE_SERVER",
-            "XDG_RUNTIME_DIR",
-            "PULSE_COOKIE",
-            "PULSE_SINK",
-        ] {
-            c.env_remove(k);
-        }
-        for (k, v) in env {
-            c.env(k, v);
-        }
-        let child = c.stdout(Stdio::null()).stderr(f).spawn().unwrap();
+        let child = common::daemon(st, env, args);
         let r = Run { child, log };
         r.wait_log("loaxa running", Duration::from_secs(10));
         r

@@ -5,7 +5,7 @@
 mod common;
 use common::{tone, Icecast, Listener, Site};
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -74,32 +74,11 @@ programmes:
 }
 
 fn run(st: &Site, env: &[(String, String)]) -> Child {
-    let mut c = Command::new(common::bin());
-    c.args(["run", "--config"])
-        .arg(st.config())
-        .current_dir(st.path())
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(st.path().join("daemon.log")).unwrap());
-    for k in [
-        "PULSE_SERVER",
-        "XDG_RUNTIME_DIR",
-        "PULSE_COOKIE",
-        "PULSE_SINK",
-    ] {
-        c.env_remove(k);
-    }
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    c.spawn().unwrap()
+    common::daemon(st, env, &[])
 }
 
-fn stop(mut c: Child, st: &Site) -> String {
-    // SAFETY: signalling our own child.
-    unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
-    let _ = c.wait();
-    std::fs::read_to_string(st.path().join("daemon.log")).unwrap_or_default()
+fn stop(c: Child, st: &Site) -> String {
+    common::stop_daemon(c, st)
 }
 
 fn rows(st: &Site) -> Vec<loaxa::airtime::Airing> {

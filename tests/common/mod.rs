@@ -610,6 +610,46 @@ impl Capture {
     }
 }
 
+/// `loaxa run ARGS` on `st` with a rig's environment `env` (this process's own PulseAudio
+/// variables removed first, so the daemon reaches that rig only); its log goes to
+/// `st/daemon.log`.
+pub fn daemon(st: &Site, env: &[(String, String)], args: &[&str]) -> std::process::Child {
+    use std::process::Stdio;
+    let mut c = Command::new(bin());
+    c.arg("run")
+        .args(args)
+        .arg("--config")
+        .arg(st.config())
+        .current_dir(st.path())
+        .env_remove("LOAXA_CONFIG")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(st.path().join("daemon.log")).unwrap());
+    for k in [
+        "PULSE_SERVER",
+        "XDG_RUNTIME_DIR",
+        "PULSE_COOKIE",
+        "PULSE_SINK",
+    ] {
+        c.env_remove(k);
+    }
+    c.envs(env.iter().cloned());
+    c.spawn().unwrap()
+}
+
+/// The daemon's log so far (see [`daemon`]).
+pub fn daemon_log(st: &Site) -> String {
+    std::fs::read_to_string(st.path().join("daemon.log")).unwrap_or_default()
+}
+
+/// SIGTERM to a daemon from [`daemon`]; waits for it and returns its log.
+pub fn stop_daemon(mut c: std::process::Child, st: &Site) -> String {
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
+    let _ = c.wait();
+    daemon_log(st)
+}
+
 /// A daily start 12 hours (plus `extra`) from now in the stations' time zone, as a cron
 /// expression and its hour: a programme that cannot fire while a test runs, whatever
 /// the hour the suite runs at (a fixed "05:00" fires when a run crosses 22:00 UTC).
