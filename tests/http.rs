@@ -572,10 +572,17 @@ fn play_from_the_api_airs_and_the_events_stream_says_so() {
         })
         .collect();
     assert_eq!(actions, [("login", "ok"), ("play", "ok"), ("skip", "ok")]);
-    wait_for("the airing in the log", Duration::from_secs(10), || {
-        let a = s.get("/api/v1/airings?format=json").json();
-        a.as_array().is_some_and(|v| !v.is_empty())
-    });
+    // A skip is asked, then done by the deck: wait until the airing is logged as skipped
+    // (only then is nothing on air for the stop below to refuse).
+    wait_for(
+        "the airing logged as skipped",
+        Duration::from_secs(10),
+        || {
+            let a = s.get("/api/v1/airings?format=json").json();
+            a.as_array()
+                .is_some_and(|v| v.iter().any(|r| r["status"] == "skipped"))
+        },
+    );
     // The CLI's commands are audited too, as the Unix user.
     let o = st.run(&["stop"]);
     assert!(!o.status.success());
