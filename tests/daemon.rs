@@ -31,6 +31,31 @@ fn station(when: &str) -> Site {
     st
 }
 
+/// Waits until the daemon answers `status` on its control socket: its start takes longer
+/// on a busy machine than any fixed pause would allow.
+fn wait_answering(st: &Site) {
+    use std::io::Write;
+    let sock = st.path().join("state/control.sock");
+    let t = Instant::now();
+    loop {
+        if let Ok(mut s) = std::os::unix::net::UnixStream::connect(&sock) {
+            let mut a = String::new();
+            if s.write_all(b"{\"cmd\":\"status\"}\n").is_ok()
+                && BufReader::new(s).read_line(&mut a).is_ok()
+                && a.contains("\"ok\":true")
+            {
+                return;
+            }
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "the daemon never answered on {}",
+            sock.display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 fn spawn(st: &Site, env: &[(&str, String)]) -> Child {
     let mut c = Command::new(common::bin());
     c.args(["run", "--output", "null", "--config"])
@@ -184,7 +209,7 @@ fn log_follow_prints_airings_as_they_start_and_end() {
         0.0,
     );
     let d = spawn(&st, &[]);
-    std::thread::sleep(Duration::from_millis(800));
+    wait_answering(&st);
     let mut f = Command::new(common::bin())
         .args(["log", "--follow", "--config"])
         .arg(st.config())
@@ -352,7 +377,7 @@ fn the_socket_answers_with_typed_outcomes_and_stable_error_codes() {
     use std::os::unix::net::UnixStream;
     let st = station(&common::far_daily(0).0);
     let d = spawn(&st, &[]);
-    std::thread::sleep(Duration::from_millis(800));
+    wait_answering(&st);
     let ask = |line: &str| -> serde_json::Value {
         let mut s = UnixStream::connect(st.path().join("state/control.sock")).unwrap();
         s.write_all(line.as_bytes()).unwrap();
@@ -637,7 +662,7 @@ fn idle_floods_and_endless_lines_on_the_socket_cost_no_airing() {
         0.0,
     );
     let d = spawn(&st, &[]);
-    std::thread::sleep(Duration::from_millis(800));
+    wait_answering(&st);
     let sock = st.path().join("state/control.sock");
     let idle: Vec<UnixStream> = (0..1100)
         .filter_map(|_| UnixStream::connect(&sock).ok())
