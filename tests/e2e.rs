@@ -225,7 +225,21 @@ fn an_emergency_file_interrupts_within_a_second_and_the_programme_resumes() {
     );
     // restart_item: the cut item plays again from its start afterwards.
     d.wait_log("continuing `Thử`", Duration::from_secs(5));
-    std::thread::sleep(Duration::from_millis(800));
+    // Its second airing has a row once it is on air (not at a fixed pause: a busy machine).
+    let t = Instant::now();
+    while rows(&st)
+        .iter()
+        .filter(|x| x.title.as_deref() == Some("dai"))
+        .count()
+        < 2
+    {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "no second airing of `dai`\n{}",
+            d.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     d.term();
     let r = rows(&st);
     let cut = r
