@@ -89,6 +89,26 @@ emergency:
     )
 }
 
+/// Waits until `title` has `n` rows in the airtime log (each airing has one once it is on
+/// air).
+fn wait_airings(st: &Site, d: &Run, title: &str, n: usize, max: Duration) {
+    let t = Instant::now();
+    while rows(st)
+        .iter()
+        .filter(|x| x.title.as_deref() == Some(title))
+        .count()
+        < n
+    {
+        assert!(
+            t.elapsed() < max,
+            "no airing {n} of `{title}` within {max:?}: {:#?}\n{}",
+            rows(st),
+            d.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 struct Run {
     child: Child,
     log: PathBuf,
@@ -226,20 +246,7 @@ fn an_emergency_file_interrupts_within_a_second_and_the_programme_resumes() {
     // restart_item: the cut item plays again from its start afterwards.
     d.wait_log("continuing `Thử`", Duration::from_secs(5));
     // Its second airing has a row once it is on air (not at a fixed pause: a busy machine).
-    let t = Instant::now();
-    while rows(&st)
-        .iter()
-        .filter(|x| x.title.as_deref() == Some("dai"))
-        .count()
-        < 2
-    {
-        assert!(
-            t.elapsed() < Duration::from_secs(10),
-            "no second airing of `dai`\n{}",
-            d.log()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_airings(&st, &d, "dai", 2, Duration::from_secs(10));
     d.term();
     let r = rows(&st);
     let cut = r
@@ -500,21 +507,7 @@ fn a_lost_device_fails_the_airing_cleanly_and_the_programme_airs_when_it_is_back
     );
     // It comes back: the programme is retried (5 s backoff) and airs again.
     private.restart();
-    let t = std::time::Instant::now();
-    while rows(&st)
-        .iter()
-        .filter(|x| x.title.as_deref() == Some("dai"))
-        .count()
-        < 2
-    {
-        assert!(
-            t.elapsed() < Duration::from_secs(15),
-            "no retry: {:#?}\n{}",
-            rows(&st),
-            d.log()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_airings(&st, &d, "dai", 2, Duration::from_secs(15));
     d.term();
     let r = rows(&st);
     let again = r

@@ -49,12 +49,7 @@ const NICKNAMES: [&str; 7] = [
 ];
 
 fn parser() -> CronParser {
-    CronParser::builder()
-        .seconds(Seconds::Optional)
-        .year(Year::Disallowed)
-        .dom_and_dow(false)
-        .alternative_weekdays(false)
-        .build()
+    parser_for(Seconds::Optional, Year::Disallowed)
 }
 
 /// The years an expression fires in. croner's `*` year sets 5 000 bits one by one, most of
@@ -64,9 +59,15 @@ const YEARS: &str = "1970-2199";
 
 /// [`parser`] with the seconds and year fields written out.
 fn parser_with_years() -> CronParser {
+    parser_for(Seconds::Required, Year::Required)
+}
+
+/// Vixie cron's meaning (day-of-month OR day-of-week, 0 and 7 = Sunday) with the given
+/// seconds and year fields.
+fn parser_for(seconds: Seconds, year: Year) -> CronParser {
     CronParser::builder()
-        .seconds(Seconds::Required)
-        .year(Year::Required)
+        .seconds(seconds)
+        .year(year)
         .dom_and_dow(false)
         .alternative_weekdays(false)
         .build()
