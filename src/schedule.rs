@@ -62,12 +62,15 @@ pub fn firings_capped(
     let tz = config.station.timezone;
     let start = from.with_timezone(&tz);
     let mut out = Vec::new();
+    if cap == 0 {
+        return out;
+    }
     for spec in &config.programmes[idx].when {
         let mut t = spec.next_from(&start);
         let mut n = 0;
         while let Some(x) = t {
             let u = x.with_timezone(&Utc);
-            if u >= until || n >= cap {
+            if u >= until {
                 break;
             }
             // croner works in whole seconds: a sub-second `from` can return the second
@@ -75,6 +78,11 @@ pub fn firings_capped(
             if u >= from {
                 out.push(u);
                 n += 1;
+                // Stop at the cap before asking for one more start: each costs a cron
+                // search, and the lints ask for one or two starts per programme.
+                if n == cap {
+                    break;
+                }
             }
             t = spec.next_after(&x);
         }
@@ -115,17 +123,14 @@ pub fn next_occurrence(config: &Config, from: DateTime<Utc>) -> Option<Occurrenc
             o.programme,
         )
     };
-    let mut best: Option<Occurrence> = None;
-    for programme in 0..config.programmes.len() {
-        let until = best.map_or(limit, |b| b.at + chrono::Duration::nanoseconds(1));
-        if let Some(at) = first_start(config, programme, from, until, true) {
-            let o = Occurrence { at, programme };
-            if best.is_none_or(|b| key(&o) < key(&b)) {
-                best = Some(o);
-            }
-        }
-    }
-    best
+    // Each programme's first start is its own search: large schedules use both cores.
+    crate::par::map(config.programmes.len(), 256, |p| {
+        first_start(config, p, from, limit, true)
+    })
+    .into_iter()
+    .enumerate()
+    .filter_map(|(programme, at)| at.map(|at| Occurrence { at, programme }))
+    .min_by_key(key)
 }
 
 /// The first start of programme `idx` in `[from, until)` on a day it airs (and, with
