@@ -898,3 +898,55 @@ fn quiet_hours_and_overlap_lints_are_the_same_at_every_hour_of_the_day() {
         );
     }
 }
+
+/// A large schedule has its `when` expressions parsed on a second thread while the
+/// programmes are read: each programme still gets its own expressions, in order, at their
+/// positions, and a bad one among hundreds is reported at its line:column.
+#[test]
+fn hundreds_of_programmes_keep_their_own_when_and_positions() {
+    let head = "station:\n  name: \"Đài\"\ncategories:\n  a: {name: A}\nprogrammes:\n";
+    let lines_before = head.lines().count();
+    let mut yaml = String::from(head);
+    for i in 0..400 {
+        // Four lines a programme; its `when` list is on its second line.
+        let first = format!("{} {} * * *", i % 60, i / 60);
+        let second = if i == 333 {
+            "61 5 * * *".to_string()
+        } else {
+            "30 4 * * 1".to_string()
+        };
+        yaml.push_str(&format!(
+            "  - name: \"P{i}\"\n    when: [\"{first}\", \"{second}\"]\n    segments: [{{category: a}}]\n    priority: normal\n"
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("schedule.yaml");
+    let diags = match loaxa::config::load_str(&yaml, &path) {
+        Ok(_) => panic!("programme 333's `61 5 * * *` was accepted"),
+        Err(d) => d,
+    };
+    let errors: Vec<_> = diags.errors().collect();
+    assert_eq!(errors.len(), 1, "{diags}");
+    let line = lines_before + 333 * 4 + 2;
+    // At the opening quote: `    when: [` + the first expression in quotes + `, `.
+    let col = "    when: [".len() + format!("\"{} {} * * *\", ", 333 % 60, 333 / 60).len() + 1;
+    assert_eq!((errors[0].line, errors[0].col), (line, col), "{diags}");
+    assert!(errors[0].message.contains("`61 5 * * *`"), "{diags}");
+
+    // The same schedule without the mistake: every programme has its two expressions.
+    let good = yaml.replace("61 5 * * *", "1 5 * * *");
+    let config = loaxa::config::load_str(&good, &path).unwrap().config;
+    assert_eq!(config.programmes.len(), 400);
+    for (i, p) in config.programmes.iter().enumerate() {
+        let second = if i == 333 { "1 5 * * *" } else { "30 4 * * 1" };
+        let texts: Vec<&str> = p.when.iter().map(|w| w.as_str()).collect();
+        assert_eq!(
+            texts,
+            [format!("{} {} * * *", i % 60, i / 60).as_str(), second],
+            "P{i}"
+        );
+        assert_eq!(p.when_pos.len(), 2);
+        assert_eq!(p.when_pos[0].line, lines_before + i * 4 + 2, "P{i}");
+        assert!(p.when_pos[1].col > p.when_pos[0].col, "P{i}");
+    }
+}

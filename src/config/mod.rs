@@ -653,11 +653,8 @@ struct RawEmergency {
     after: AfterEmergency,
 }
 
-/// Every distinct `when` expression of these programmes, parsed: on two threads when there
-/// are many (croner's parse is most of the cost of checking thousands of programmes).
-fn parse_all_when(
-    items: &[Value],
-) -> std::collections::HashMap<String, Result<CronSpec, cron::CronProblem>> {
+/// Every distinct `when` expression of these programmes, trimmed, in order of appearance.
+fn when_texts(items: &[Value]) -> Vec<String> {
     let mut texts: Vec<String> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for v in items {
@@ -676,8 +673,7 @@ fn parse_all_when(
             }
         }
     }
-    let parsed = crate::par::map(texts.len(), 256, |i| CronSpec::parse(&texts[i]));
-    texts.into_iter().zip(parsed).collect()
+    texts
 }
 
 /// A stream's host, its name when none is given.
@@ -1537,77 +1533,94 @@ impl Cx {
         // Names seen so far and the line of each (a set: thousands of programmes check in
         // linear time).
         let mut names: std::collections::HashMap<String, usize> = Default::default();
-        let parsed = parse_all_when(&items);
-        for (i, v) in items.into_iter().enumerate() {
-            let path = join_index("programmes", i);
-            let Some(raw) = self.read::<RawProgramme>(&path, &format!("programme {}", i + 1), v)
-            else {
-                continue;
-            };
-            let name = nfc(raw.name.trim());
-            if let Some(line) = names.get(&name).copied() {
-                self.error(
-                    self.loc.value(&join_key(&path, "name")),
-                    format!("a second programme is named `{name}`"),
-                    format!("programme names must differ (the first is at line {line})"),
-                );
-            }
-            let when_path = join_key(&path, "when");
-            let mut when = Vec::new();
-            let mut when_pos = Vec::new();
-            for (text, p) in self.strings(&when_path, raw.when, "`when`") {
-                let pos = self.loc.value(&p);
-                // Each distinct expression is parsed once; programmes sharing it share it.
-                let r = match parsed.get(text.trim()) {
-                    Some(r) => r.clone(),
-                    None => CronSpec::parse(&text),
-                };
-                match r {
-                    Ok(c) => {
-                        when.push(c);
-                        when_pos.push(pos);
+        // Each distinct `when` expression is parsed once (programmes sharing it share it),
+        // on the other core while this one reads the programmes: croner's parse is most of
+        // the cost of checking thousands of programmes.
+        let texts = when_texts(&items);
+        // (index in `out`, expression, its position), resolved once the parses are done.
+        let mut pending: Vec<(usize, String, Pos)> = Vec::new();
+        let (parsed, ()) = crate::par::map_beside(
+            texts.len(),
+            256,
+            |i| CronSpec::parse(&texts[i]),
+            || {
+                for (i, v) in items.into_iter().enumerate() {
+                    let path = join_index("programmes", i);
+                    let Some(raw) =
+                        self.read::<RawProgramme>(&path, &format!("programme {}", i + 1), v)
+                    else {
+                        continue;
+                    };
+                    let name = nfc(raw.name.trim());
+                    if let Some(line) = names.get(&name).copied() {
+                        self.error(
+                            self.loc.value(&join_key(&path, "name")),
+                            format!("a second programme is named `{name}`"),
+                            format!("programme names must differ (the first is at line {line})"),
+                        );
                     }
-                    Err(e) => self.error(pos, e.message, e.hint),
+                    let when_path = join_key(&path, "when");
+                    for (text, p) in self.strings(&when_path, raw.when, "`when`") {
+                        pending.push((out.len(), text, self.loc.value(&p)));
+                    }
+                    if let (Some(f), Some(u)) = (raw.from, raw.until) {
+                        if f > u {
+                            self.error(
+                                self.loc.value(&join_key(&path, "until")),
+                                format!("`until` {} is before `from` {}", u.0, f.0),
+                                "swap them, or fix the year",
+                            );
+                        }
+                    }
+                    let mut segments = Vec::new();
+                    if raw.segments.is_empty() {
+                        self.error(
+                            self.loc.value(&join_key(&path, "segments")),
+                            format!("programme `{name}` has no segments"),
+                            "list what it airs, e.g. `- category: cchc`",
+                        );
+                    }
+                    for (j, sv) in raw.segments.into_iter().enumerate() {
+                        let sp = join_index(&join_key(&path, "segments"), j);
+                        if let Some(s) = self.segment(&sp, sv, keys, picks, audio) {
+                            segments.push(s);
+                        }
+                    }
+                    let pos = self.loc.value(&path);
+                    names.entry(name.clone()).or_insert(pos.line);
+                    out.push(Programme {
+                        name,
+                        when: Vec::new(),
+                        from: raw.from.map(|d| d.0),
+                        until: raw.until.map(|d| d.0),
+                        skip_dates: raw.skip_dates.into_iter().map(|d| d.0).collect(),
+                        priority: raw.priority,
+                        max_duration: raw.max_duration.map(|d| d.0),
+                        segments,
+                        pos,
+                        when_pos: Vec::new(),
+                        max_duration_pos: self.loc.value(&join_key(&path, "max_duration")),
+                    });
                 }
-            }
-            if let (Some(f), Some(u)) = (raw.from, raw.until) {
-                if f > u {
-                    self.error(
-                        self.loc.value(&join_key(&path, "until")),
-                        format!("`until` {} is before `from` {}", u.0, f.0),
-                        "swap them, or fix the year",
-                    );
+            },
+        );
+        let index: std::collections::HashMap<&str, usize> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.as_str(), i))
+            .collect();
+        for (p, text, pos) in pending {
+            let r = match index.get(text.trim()) {
+                Some(&i) => parsed[i].clone(),
+                None => CronSpec::parse(&text),
+            };
+            match r {
+                Ok(c) => {
+                    out[p].when.push(c);
+                    out[p].when_pos.push(pos);
                 }
+                Err(e) => self.error(pos, e.message, e.hint),
             }
-            let mut segments = Vec::new();
-            if raw.segments.is_empty() {
-                self.error(
-                    self.loc.value(&join_key(&path, "segments")),
-                    format!("programme `{name}` has no segments"),
-                    "list what it airs, e.g. `- category: cchc`",
-                );
-            }
-            for (j, sv) in raw.segments.into_iter().enumerate() {
-                let sp = join_index(&join_key(&path, "segments"), j);
-                if let Some(s) = self.segment(&sp, sv, keys, picks, audio) {
-                    segments.push(s);
-                }
-            }
-            let pos = self.loc.value(&path);
-            names.entry(name.clone()).or_insert(pos.line);
-            out.push(Programme {
-                name,
-                when,
-                from: raw.from.map(|d| d.0),
-                until: raw.until.map(|d| d.0),
-                skip_dates: raw.skip_dates.into_iter().map(|d| d.0).collect(),
-                priority: raw.priority,
-                max_duration: raw.max_duration.map(|d| d.0),
-                segments,
-                pos,
-                when_pos,
-                max_duration_pos: self.loc.value(&join_key(&path, "max_duration")),
-            });
         }
         out
     }
