@@ -653,6 +653,14 @@ struct RawEmergency {
     after: AfterEmergency,
 }
 
+/// A `when` expression read but not yet parsed: of programme `programme` (its index in the
+/// list read), at `pos`.
+struct PendingWhen {
+    programme: usize,
+    text: String,
+    pos: Pos,
+}
+
 /// Every distinct `when` expression of these programmes, trimmed, in order of appearance.
 fn when_texts(items: &[Value]) -> Vec<String> {
     let mut texts: Vec<String> = Vec::new();
@@ -1505,14 +1513,13 @@ impl Cx {
         picks: &std::collections::HashMap<String, Pick>,
         audio: &Path,
     ) -> Vec<Programme> {
-        let mut out: Vec<Programme> = Vec::new();
         let Some(v) = v else {
             self.warn(
                 Pos::START,
                 "no `programmes`: the station airs nothing on its own (only emergencies and what the operator plays)",
                 "add programmes, e.g. `- name: \"Bản tin sáng\"` with `when:` and `segments:`",
             );
-            return out;
+            return Vec::new();
         };
         if matches!(&v, Value::Sequence(l) if l.is_empty()) {
             self.warn(
@@ -1520,7 +1527,7 @@ impl Cx {
                 "`programmes` is empty: the station airs nothing on its own (only emergencies and what the operator plays)",
                 "add programmes, e.g. `- name: \"Bản tin sáng\"` with `when:` and `segments:`",
             );
-            return out;
+            return Vec::new();
         }
         let Value::Sequence(items) = v else {
             self.error(
@@ -1528,88 +1535,29 @@ impl Cx {
                 "`programmes` must be a list",
                 "start each programme with `- name: ...`",
             );
-            return out;
+            return Vec::new();
         };
-        // Names seen so far and the line of each (a set: thousands of programmes check in
-        // linear time).
-        let mut names: std::collections::HashMap<String, usize> = Default::default();
         // Each distinct `when` expression is parsed once (programmes sharing it share it),
         // on the other core while this one reads the programmes: croner's parse is most of
         // the cost of checking thousands of programmes.
         let texts = when_texts(&items);
-        // (index in `out`, expression, its position), resolved once the parses are done.
-        let mut pending: Vec<(usize, String, Pos)> = Vec::new();
-        let (parsed, ()) = crate::par::map_beside(
+        let (parsed, (mut out, pending)) = crate::par::map_beside(
             texts.len(),
             256,
             |i| CronSpec::parse(&texts[i]),
-            || {
-                for (i, v) in items.into_iter().enumerate() {
-                    let path = join_index("programmes", i);
-                    let Some(raw) =
-                        self.read::<RawProgramme>(&path, &format!("programme {}", i + 1), v)
-                    else {
-                        continue;
-                    };
-                    let name = nfc(raw.name.trim());
-                    if let Some(line) = names.get(&name).copied() {
-                        self.error(
-                            self.loc.value(&join_key(&path, "name")),
-                            format!("a second programme is named `{name}`"),
-                            format!("programme names must differ (the first is at line {line})"),
-                        );
-                    }
-                    let when_path = join_key(&path, "when");
-                    for (text, p) in self.strings(&when_path, raw.when, "`when`") {
-                        pending.push((out.len(), text, self.loc.value(&p)));
-                    }
-                    if let (Some(f), Some(u)) = (raw.from, raw.until) {
-                        if f > u {
-                            self.error(
-                                self.loc.value(&join_key(&path, "until")),
-                                format!("`until` {} is before `from` {}", u.0, f.0),
-                                "swap them, or fix the year",
-                            );
-                        }
-                    }
-                    let mut segments = Vec::new();
-                    if raw.segments.is_empty() {
-                        self.error(
-                            self.loc.value(&join_key(&path, "segments")),
-                            format!("programme `{name}` has no segments"),
-                            "list what it airs, e.g. `- category: cchc`",
-                        );
-                    }
-                    for (j, sv) in raw.segments.into_iter().enumerate() {
-                        let sp = join_index(&join_key(&path, "segments"), j);
-                        if let Some(s) = self.segment(&sp, sv, keys, picks, audio) {
-                            segments.push(s);
-                        }
-                    }
-                    let pos = self.loc.value(&path);
-                    names.entry(name.clone()).or_insert(pos.line);
-                    out.push(Programme {
-                        name,
-                        when: Vec::new(),
-                        from: raw.from.map(|d| d.0),
-                        until: raw.until.map(|d| d.0),
-                        skip_dates: raw.skip_dates.into_iter().map(|d| d.0).collect(),
-                        priority: raw.priority,
-                        max_duration: raw.max_duration.map(|d| d.0),
-                        segments,
-                        pos,
-                        when_pos: Vec::new(),
-                        max_duration_pos: self.loc.value(&join_key(&path, "max_duration")),
-                    });
-                }
-            },
+            || self.programme_list(items, keys, picks, audio),
         );
         let index: std::collections::HashMap<&str, usize> = texts
             .iter()
             .enumerate()
             .map(|(i, t)| (t.as_str(), i))
             .collect();
-        for (p, text, pos) in pending {
+        for PendingWhen {
+            programme: p,
+            text,
+            pos,
+        } in pending
+        {
             let r = match index.get(text.trim()) {
                 Some(&i) => parsed[i].clone(),
                 None => CronSpec::parse(&text),
@@ -1623,6 +1571,84 @@ impl Cx {
             }
         }
         out
+    }
+
+    /// The programmes as written, each with no `when` yet: their expressions come back
+    /// beside them, to be resolved once parsed.
+    fn programme_list(
+        &mut self,
+        items: Vec<Value>,
+        keys: &[String],
+        picks: &std::collections::HashMap<String, Pick>,
+        audio: &Path,
+    ) -> (Vec<Programme>, Vec<PendingWhen>) {
+        let mut out: Vec<Programme> = Vec::new();
+        let mut pending = Vec::new();
+        // Names seen so far and the line of each (a set: thousands of programmes check in
+        // linear time).
+        let mut names: std::collections::HashMap<String, usize> = Default::default();
+        for (i, v) in items.into_iter().enumerate() {
+            let path = join_index("programmes", i);
+            let Some(raw) = self.read::<RawProgramme>(&path, &format!("programme {}", i + 1), v)
+            else {
+                continue;
+            };
+            let name = nfc(raw.name.trim());
+            if let Some(line) = names.get(&name).copied() {
+                self.error(
+                    self.loc.value(&join_key(&path, "name")),
+                    format!("a second programme is named `{name}`"),
+                    format!("programme names must differ (the first is at line {line})"),
+                );
+            }
+            let when_path = join_key(&path, "when");
+            for (text, p) in self.strings(&when_path, raw.when, "`when`") {
+                pending.push(PendingWhen {
+                    programme: out.len(),
+                    pos: self.loc.value(&p),
+                    text,
+                });
+            }
+            if let (Some(f), Some(u)) = (raw.from, raw.until) {
+                if f > u {
+                    self.error(
+                        self.loc.value(&join_key(&path, "until")),
+                        format!("`until` {} is before `from` {}", u.0, f.0),
+                        "swap them, or fix the year",
+                    );
+                }
+            }
+            let mut segments = Vec::new();
+            if raw.segments.is_empty() {
+                self.error(
+                    self.loc.value(&join_key(&path, "segments")),
+                    format!("programme `{name}` has no segments"),
+                    "list what it airs, e.g. `- category: cchc`",
+                );
+            }
+            for (j, sv) in raw.segments.into_iter().enumerate() {
+                let sp = join_index(&join_key(&path, "segments"), j);
+                if let Some(s) = self.segment(&sp, sv, keys, picks, audio) {
+                    segments.push(s);
+                }
+            }
+            let pos = self.loc.value(&path);
+            names.entry(name.clone()).or_insert(pos.line);
+            out.push(Programme {
+                name,
+                when: Vec::new(),
+                from: raw.from.map(|d| d.0),
+                until: raw.until.map(|d| d.0),
+                skip_dates: raw.skip_dates.into_iter().map(|d| d.0).collect(),
+                priority: raw.priority,
+                max_duration: raw.max_duration.map(|d| d.0),
+                segments,
+                pos,
+                when_pos: Vec::new(),
+                max_duration_pos: self.loc.value(&join_key(&path, "max_duration")),
+            });
+        }
+        (out, pending)
     }
 
     fn segment(
