@@ -761,7 +761,9 @@ fn an_unreadable_folder_is_reported_and_the_rest_stays_watched() {
         cmd.uid(uid).gid(gid);
     }
     let d = cmd.spawn().unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    // Answering means the folders are watched and the first scan is done, so the file
+    // below is new to it (a file already there at the first scan is not broadcast).
+    wait_answering(&st);
     // An emergency now: a watched folder, so on air within seconds.
     let dropped = Instant::now();
     let bao = a.join("khan-cap/bão.wav");

@@ -26,6 +26,30 @@ fn rig_env() -> Vec<(String, String)> {
     common::rig_env()
 }
 
+/// Until the daemon answers `status` and its library has at least `n` items ready and none
+/// still settling.
+fn wait_library_ready(st: &Site, n: u64) {
+    let t = Instant::now();
+    loop {
+        let out = st.run(&["status", "--format", "json"]);
+        if out.status.success() {
+            let v: serde_json::Value =
+                serde_json::from_slice(&out.stdout).expect("status --format json is JSON");
+            let lib = &v["library"];
+            if lib["ready"].as_u64().unwrap_or(0) >= n && lib["settling"].as_u64().unwrap_or(0) == 0
+            {
+                return;
+            }
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "the library was not ready in 20 s: {}",
+            common::stdout(&out)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// The rig (held for the test), its environment, and a station whose jingle and alert
 /// tone are the 0.5 s tones most tests use, with its audio folder.
 fn rig_station() -> (
@@ -417,7 +441,9 @@ fn operator_commands_play_skip_stop_status() {
         stderr(&r)
     );
     let d = Run::start(&st, &env, &[]);
-    std::thread::sleep(Duration::from_millis(1500)); // library settles
+    // Answering, with the two bulletins through their settle time and checks (the
+    // category's pick below needs them).
+    wait_library_ready(&st, 2);
     let f = st.path().join("ngoài.wav");
     tone(&f, 700.0, 5.0, 0.5, 0.0);
     let r = st.run(&["play", f.to_str().unwrap()]);
