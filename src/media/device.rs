@@ -55,6 +55,20 @@ pub fn inputs() -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
+/// The buffer sizes to try, best first: the wanted period brought into the range the
+/// device offers, then the device's own choice. The offered range is only a hint: a real
+/// card behind ALSA's dmix reports a wide range but accepts one period size (1024 frames
+/// on the HDA card of the VM test), so the caller falls back to `Default` on refusal.
+pub fn buffer_sizes(offered: &cpal::SupportedBufferSize, want: u32) -> Vec<cpal::BufferSize> {
+    match offered {
+        cpal::SupportedBufferSize::Range { min, max } if min <= max => vec![
+            cpal::BufferSize::Fixed(want.clamp(*min, *max)),
+            cpal::BufferSize::Default,
+        ],
+        _ => vec![cpal::BufferSize::Default],
+    }
+}
+
 /// alsa-lib prints some errors straight to stderr (the pulse plugin can print hundreds of
 /// `snd_pcm_avail_delay` lines a second while the audio is fine). Route them to a handler
 /// that counts them and logs one line a minute.
@@ -124,5 +138,27 @@ unsafe extern "C" fn alsa_error(
                 .into_owned()
         };
         tracing::debug!("alsa: {f}: error {err} ({n} alsa messages so far)");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cpal::{BufferSize as B, SupportedBufferSize as S};
+
+    #[test]
+    fn the_wanted_period_is_brought_into_the_offered_range_then_the_device_chooses() {
+        let r = |min, max| S::Range { min, max };
+        assert_eq!(
+            buffer_sizes(&r(32, 8192), 6144),
+            [B::Fixed(6144), B::Default]
+        );
+        assert_eq!(
+            buffer_sizes(&r(1024, 1024), 6144),
+            [B::Fixed(1024), B::Default]
+        );
+        assert_eq!(buffer_sizes(&r(470, 471), 240), [B::Fixed(470), B::Default]);
+        assert_eq!(buffer_sizes(&r(9, 3), 240), [B::Default]);
+        assert_eq!(buffer_sizes(&S::Unknown, 6144), [B::Default]);
     }
 }

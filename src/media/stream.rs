@@ -337,61 +337,65 @@ fn capture(
     let cin = chosen.channels() as usize;
     let rin = chosen.sample_rate();
     // Small periods: each is latency. 5 ms, or the device's smallest above that.
-    let want = (rin / 200).max(32);
-    let buffer_size = match chosen.buffer_size() {
-        cpal::SupportedBufferSize::Range { min, max }
-            if *min <= want.max(*min) && want.max(*min) <= *max =>
-        {
-            cpal::BufferSize::Fixed(want.max(*min))
-        }
-        _ => cpal::BufferSize::Default,
-    };
+    let sizes = super::device::buffer_sizes(chosen.buffer_size(), (rin / 200).max(32));
     tracing::debug!(
-        "live: `{device}` offers {:?}; asking for {buffer_size:?}",
+        "live: `{device}` offers {:?}; asking for {sizes:?}",
         chosen.buffer_size()
     );
-    let config = cpal::StreamConfig {
-        channels: chosen.channels(),
-        sample_rate: rin,
-        buffer_size,
-    };
-    let (mut tx, mut rx) = rtrb::RingBuffer::<f32>::new(rin as usize * cin / 2);
     let failed: Arc<Mutex<Option<String>>> = Arc::default();
-    let f2 = failed.clone();
-    let on_error = move |e: cpal::Error| {
-        if let Ok(mut f) = f2.lock() {
-            f.get_or_insert_with(|| format!("the capture device failed: {e}"));
+    let mut refused = vec![];
+    let (stream, mut rx) = loop {
+        let Some(buffer_size) = sizes.get(refused.len()).copied() else {
+            return Err(fail(&refused.join("; then ")));
+        };
+        let config = cpal::StreamConfig {
+            channels: chosen.channels(),
+            sample_rate: rin,
+            buffer_size,
+        };
+        let (mut tx, rx) = rtrb::RingBuffer::<f32>::new(rin as usize * cin / 2);
+        let f2 = failed.clone();
+        let on_error = move |e: cpal::Error| {
+            if let Ok(mut f) = f2.lock() {
+                f.get_or_insert_with(|| format!("the capture device failed: {e}"));
+            }
+        };
+        macro_rules! build {
+            ($t:ty, $conv:expr) => {
+                dev.build_input_stream(
+                    config,
+                    move |data: &[$t], _: &cpal::InputCallbackInfo| {
+                        // Wait-free: what does not fit is dropped (the reader is stalled).
+                        let n = tx.slots().min(data.len());
+                        if let Ok(mut chunk) = tx.write_chunk_uninit(n) {
+                            let (a, b) = chunk.as_mut_slices();
+                            let conv: fn($t) -> f32 = $conv;
+                            for (d, x) in a.iter_mut().chain(b.iter_mut()).zip(data) {
+                                d.write(conv(*x));
+                            }
+                            // SAFETY: every slot of both slices was written just above.
+                            unsafe { chunk.commit_all() };
+                        }
+                    },
+                    on_error,
+                    None,
+                )
+            };
+        }
+        let built = match chosen.sample_format() {
+            cpal::SampleFormat::F32 => build!(f32, |x| x),
+            cpal::SampleFormat::I16 => build!(i16, |x| x as f32 / 32768.0),
+            cpal::SampleFormat::I32 => build!(i32, |x| x as f32 / 2_147_483_648.0),
+            f => return Err(fail(&format!("sample format {f} is not supported"))),
+        };
+        match built {
+            Ok(stream) => break (stream, rx),
+            Err(e) => {
+                tracing::debug!("live: `{device}` refused {buffer_size:?}: {e}");
+                refused.push(e.to_string());
+            }
         }
     };
-    macro_rules! build {
-        ($t:ty, $conv:expr) => {
-            dev.build_input_stream(
-                config,
-                move |data: &[$t], _: &cpal::InputCallbackInfo| {
-                    // Wait-free: what does not fit is dropped (the reader is stalled).
-                    let n = tx.slots().min(data.len());
-                    if let Ok(mut chunk) = tx.write_chunk_uninit(n) {
-                        let (a, b) = chunk.as_mut_slices();
-                        let conv: fn($t) -> f32 = $conv;
-                        for (d, x) in a.iter_mut().chain(b.iter_mut()).zip(data) {
-                            d.write(conv(*x));
-                        }
-                        // SAFETY: every slot of both slices was written just above.
-                        unsafe { chunk.commit_all() };
-                    }
-                },
-                on_error,
-                None,
-            )
-        };
-    }
-    let stream = match chosen.sample_format() {
-        cpal::SampleFormat::F32 => build!(f32, |x| x),
-        cpal::SampleFormat::I16 => build!(i16, |x| x as f32 / 32768.0),
-        cpal::SampleFormat::I32 => build!(i32, |x| x as f32 / 2_147_483_648.0),
-        f => return Err(fail(&format!("sample format {f} is not supported"))),
-    }
-    .map_err(|e| fail(&e))?;
     stream.play().map_err(|e| fail(&e))?;
     {
         let mut s = shared.state.lock().expect("stream state");

@@ -191,36 +191,79 @@ fn open_device(
     let format = supported.sample_format();
     // Larger periods wake the audio thread less often (CPU on an old PC); timing does not
     // suffer, since every buffer's play time is computed from the device's own delay.
-    let buffer_size = match supported.buffer_size() {
-        cpal::SupportedBufferSize::Range { min, max }
-            if *min <= PERIOD_FRAMES && PERIOD_FRAMES <= *max =>
-        {
-            cpal::BufferSize::Fixed(PERIOD_FRAMES)
-        }
-        _ => cpal::BufferSize::Default,
-    };
-    let config = cpal::StreamConfig {
-        channels,
-        sample_rate: rate,
-        buffer_size,
-    };
-    let (mut deck, remote) = Deck::new(channels, rate, waker);
-    deck.set_taps(sinks.attach(channels, rate));
+    let sizes = crate::media::device::buffer_sizes(supported.buffer_size(), PERIOD_FRAMES);
     let failed = Arc::new(Mutex::new(None));
     let latency = Arc::new(AtomicU64::new(0));
     let ahead = Arc::new(AtomicU64::new(0));
     let last_callback = Arc::new(AtomicU64::new((wall_ns() / 1_000_000) as u64));
-    let f2 = failed.clone();
+    let mut refused = vec![];
+    let (stream, remote) = loop {
+        let Some(buffer_size) = sizes.get(refused.len()).copied() else {
+            return Err(fail(&refused.join("; then ")));
+        };
+        let config = cpal::StreamConfig {
+            channels,
+            sample_rate: rate,
+            buffer_size,
+        };
+        // A fresh deck each try: a refused try drops its deck and taps (the sinks see a
+        // closed tap and wait for the next).
+        let (mut deck, remote) = Deck::new(channels, rate, waker.clone());
+        deck.set_taps(sinks.attach(channels, rate));
+        let on_error = device_errors(failed.clone());
+        // One arm per sample format the device may want; the deck renders f32 and converts.
+        macro_rules! build_as {
+            ($t:ty) => {
+                build::<$t>(
+                    &device,
+                    &config,
+                    deck,
+                    (latency.clone(), ahead.clone()),
+                    last_callback.clone(),
+                    on_error,
+                )
+            };
+        }
+        let built = match format {
+            cpal::SampleFormat::F32 => build_as!(f32),
+            cpal::SampleFormat::I16 => build_as!(i16),
+            cpal::SampleFormat::I32 => build_as!(i32),
+            cpal::SampleFormat::U8 => build_as!(u8),
+            other => return Err(fail(&format!("unsupported sample format {other}"))),
+        };
+        match built {
+            Ok(stream) => break (stream, remote),
+            Err(e) => {
+                tracing::debug!("{spec}: {buffer_size:?} refused: {e}");
+                refused.push(e.to_string());
+            }
+        }
+    };
+    stream.play().map_err(|e| fail(&e))?;
+    Ok(Output {
+        remote,
+        channels,
+        rate,
+        failed,
+        latency_ns: latency,
+        ahead_ns: ahead,
+        last_callback_ms: last_callback,
+        _keep: Keep::Device(stream),
+    })
+}
+
+/// What a device error does: a lost device fails the airing; the rest is logged, one line
+/// a minute, since the pulse plugin can report transient errors by the hundred.
+fn device_errors(failed: Arc<Mutex<Option<String>>>) -> impl FnMut(cpal::Error) + Send + 'static {
     let mut last_log = std::time::Instant::now() - Duration::from_secs(3600);
     let mut suppressed = 0u64;
-    let on_error = move |e: cpal::Error| {
+    move |e: cpal::Error| {
         use cpal::ErrorKind as K;
         let fatal = matches!(e.kind(), K::DeviceNotAvailable | K::HostUnavailable);
         if fatal {
-            *f2.lock().unwrap_or_else(|p| p.into_inner()) =
+            *failed.lock().unwrap_or_else(|p| p.into_inner()) =
                 Some(format!("the sound device stopped working: {e}"));
         }
-        // The pulse plugin can report transient errors by the hundred: one line a minute.
         if fatal || last_log.elapsed() > Duration::from_secs(60) {
             tracing::warn!(
                 "audio device: {e}{}",
@@ -235,39 +278,7 @@ fn open_device(
         } else {
             suppressed += 1;
         }
-    };
-    // One arm per sample format the device may want; the deck renders f32 and converts.
-    macro_rules! build_as {
-        ($t:ty) => {
-            build::<$t>(
-                &device,
-                &config,
-                deck,
-                (latency.clone(), ahead.clone()),
-                last_callback.clone(),
-                on_error,
-            )
-        };
     }
-    let stream = match format {
-        cpal::SampleFormat::F32 => build_as!(f32),
-        cpal::SampleFormat::I16 => build_as!(i16),
-        cpal::SampleFormat::I32 => build_as!(i32),
-        cpal::SampleFormat::U8 => build_as!(u8),
-        other => return Err(fail(&format!("unsupported sample format {other}"))),
-    }
-    .map_err(|e| fail(&e))?;
-    stream.play().map_err(|e| fail(&e))?;
-    Ok(Output {
-        remote,
-        channels,
-        rate,
-        failed,
-        latency_ns: latency,
-        ahead_ns: ahead,
-        last_callback_ms: last_callback,
-        _keep: Keep::Device(stream),
-    })
 }
 
 /// The period asked of the device: 128 ms at 48 kHz. 4096 frames cost 0.53 % of a core
