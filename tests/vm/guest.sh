@@ -4,7 +4,8 @@
 # the `loaxa` user under its hardening, on the VM's emulated sound card (snd-hda-intel, a
 # real ALSA device), that a bulletin dropped in the emergency folder airs and is logged,
 # that a kill -9 mid-bulletin is survived (systemd restarts it, the row says `interrupted`
-# and the bulletin airs again whole) and that the console answers on the loopback.
+# and the bulletin airs again whole), that the console answers on the loopback, and that
+# the card itself (`plughw:`) works as output.device.
 # Every result is a line `LOAXA-VM: ok|FAIL …` on the serial console; the last line is
 # `LOAXA-VM-DONE <failures>`. The host then checks what the card played (card.wav).
 # No `set -e`: a failed check is reported and the rest still run.
@@ -113,7 +114,24 @@ fi
 check "the console refuses a wrong password" sh -c \
   "! curl -sf -H 'Content-Type: application/json' -d '{\"user\":\"admin\",\"password\":\"wrong\"}' http://127.0.0.1:8080/api/v1/session >/dev/null"
 
-# 6. A clean stop within TimeoutStopSec.
+# 6. The card itself, as the technician's guide advises for a busy PC: `plughw:` in
+# output.device gives loaxa the card alone, with its own period (6144 frames, not dmix's
+# 1024); a bulletin dropped then airs there too.
+dev=plughw:CARD=Intel,DEV=0
+sed -i "s|^  device: default |  device: $dev |" $cfg
+period() { sed -n 's/^period_size: *//p' /proc/asound/card0/pcm0p/sub0/hw_params; }
+if grep -q "^  device: $dev " $cfg && systemctl restart loaxa && until_ok 60 answering; then
+  cp /root/vm/vm-a.wav /var/lib/loaxa/audio/khan-cap/vm-c.wav
+  check "a bulletin airs on $dev" until_ok 30 card_running
+  p=$(period)
+  echo "LOAXA-VM: card $(grep -E '^(format|rate|period_size|buffer_size)' /proc/asound/card0/pcm0p/sub0/hw_params | tr '\n' ' ')"
+  check "with its own period on $dev (6144 frames; got ${p:-none})" [ "$p" = 6144 ]
+  check "its row is completed" until_ok 60 has_rows khan-cap/vm-c.wav completed 1
+else
+  bad "output.device $dev: the daemon did not come back ($(journalctl -u loaxa -o cat -n 3 --no-pager | tr '\n' ' '))"
+fi
+
+# 7. A clean stop within TimeoutStopSec.
 systemctl stop loaxa
 stopped_clean() { [ "$(systemctl show -p Result --value loaxa)" = success ]; }
 none_playing() { ! rows | grep -q -F '"status":"playing"'; }

@@ -6,19 +6,33 @@
 # emergency bulletin dropped and aired on the card, a kill -9 survived, the console. Then it
 # checks, from the recording QEMU made of the card's output, that the bulletins were heard.
 #
-# Usage: tests/vm/run.sh DEB   (run by scripts/package; needs root for debootstrap)
+# Usage: tests/vm/run.sh DEB        (run by scripts/package; needs root for debootstrap)
+#        tests/vm/run.sh --prepare  (only make the guest's tree: scripts/test starts this
+#                                    early, in the background, while the tests compile)
 # The guest's root tree is kept in target/vm/ and made again only when the package list or
 # the release changes. QEMU runs with software emulation (TCG): nested KVM is not reliable
 # on cloud machines (here the guest hung in early boot), and TCG boots in ~20 s.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-deb=$(realpath "$1")
+[ "$(id -u)" -eq 0 ] || exec sudo "$0" "$@"
+prepare_only=false
+if [ "${1:-}" = --prepare ]; then prepare_only=true; else
+  deb=$(realpath "${1:?usage: tests/vm/run.sh DEB | --prepare}")
+fi
 work=$repo/target/vm
 mkdir -p "$work"
+exec 9>"$work/.lock"; flock 9  # one VM (and one debootstrap) at a time
 . /etc/os-release
 release=${VERSION_CODENAME:?/etc/os-release names no release}
-mirror=${LOAXA_VM_MIRROR:-http://deb.debian.org/debian}
+# The Debian mirror this machine's apt uses (it is the one known to be reachable).
+apt_mirror() {
+  { grep -h '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}'
+    grep -h '^deb ' /etc/apt/sources.list 2>/dev/null | sed -E 's/^deb (\[[^]]*\] )?//' | awk '{print $1}'
+  } | grep -v -e security -e '^$' | grep /debian | head -1 || true
+}
+mirror=${LOAXA_VM_MIRROR:-$(apt_mirror)}
+mirror=${mirror:-http://deb.debian.org/debian}
 pkgs=systemd-sysv,udev,kmod,linux-image-amd64,libasound2,libopus0,alsa-utils,adduser,curl
 base=$work/root-$release
 stamp="$release $pkgs"
@@ -39,6 +53,7 @@ if [ ! -f "$base/.loaxa-vm" ] || [ "$(cat "$base/.loaxa-vm")" != "$stamp" ]; the
   echo "$stamp" >"$base.new/.loaxa-vm"
   mv "$base.new" "$base"
 fi
+if $prepare_only; then echo "== vm: the guest's tree is ready ($base)"; exit 0; fi
 
 # What the guest runs: the package, the script, two test bulletins (pure tones with silence
 # around them, so the card's recording shows each one apart).
@@ -100,7 +115,8 @@ done_line=$(grep -a "LOAXA-VM-DONE" "$work/serial.log" | tr -d '\r' | tail -1)
 [ "$done_line" = "LOAXA-VM-DONE 0" ] || { echo "vm: $done_line check(s) failed (above)" >&2; exit 1; }
 
 # What the card played, in order: vm-a's 2 s of 650 Hz, vm-b's 8 s of 1000 Hz cut short by
-# the kill, then vm-b again, whole (each after the alert sweep, whose steps are other tones).
+# the kill, then vm-b again, whole, then vm-c (vm-a's tone) through `plughw:` (each after the
+# alert sweep, whose steps are other tones).
 # A bulletin is the runs of its tone with only silence or clicks (< 60 ms) between them, for
 # at most 0.5 s: the emulated machine underruns now and then (ALSA's dmix holds two periods
 # of 1024 frames), which delays the rest of the bulletin without losing any of it, so its
@@ -112,8 +128,11 @@ t = json.load(open(sys.argv[1]))
 heard = []  # [hz, start, end, tone seconds, breaks]
 between = 0.0  # seconds of something else since the last bulletin tone
 for r in t["tones"]:
+    if r["hz"] == 0 or r["dur_s"] < 0.06:
+        between += r["dur_s"]
+        continue
     if r["hz"] not in (650, 1000):
-        between += r["dur_s"] if (r["hz"] == 0 or r["dur_s"] < 0.06) else 99
+        between = 99
         continue
     end = r["start_s"] + r["dur_s"]
     if heard and heard[-1][0] == r["hz"] and between <= 0.5:
@@ -128,11 +147,13 @@ heard = [h for h in heard if h[3] >= 0.5]
 print(f"== vm: the card played {t['capture_s']:.1f} s; bulletins heard: " + ", ".join(
     f"{hz} Hz {tone:.2f} s at {s0:.2f} s" + (f" (breaks {br} s)" if br else "")
     for hz, s0, _, tone, br in heard))
-want = "650 Hz 2.0 s, then 1000 Hz for less than 7 s (cut), then 1000 Hz 8.0 s (whole)"
-ok = (len(heard) == 3 and heard[0][0] == 650 and abs(heard[0][3] - 2.0) <= 0.15
+want = ("650 Hz 2.0 s, then 1000 Hz for less than 7 s (cut), then 1000 Hz 8.0 s (whole), "
+        "then 650 Hz 2.0 s (through plughw:)")
+ok = (len(heard) == 4 and heard[0][0] == 650 and abs(heard[0][3] - 2.0) <= 0.15
       and heard[1][0] == 1000 and heard[1][3] < 7.0
       and heard[2][0] == 1000 and abs(heard[2][3] - 8.0) <= 0.15
-      and heard[2][2] - heard[2][1] <= 9.0)
+      and heard[2][2] - heard[2][1] <= 9.0
+      and heard[3][0] == 650 and abs(heard[3][3] - 2.0) <= 0.15)
 if not ok:
     sys.exit(f"vm: the card did not play {want}")
 EOF
