@@ -18,6 +18,8 @@ cases = {
         f'  - name: "P{i}"\n    when: "* * * * * *"\n    segments: [{{category: a}}]\n' for i in range(2)),
     "2 000 programmes at distinct times": base + ''.join(
         f'  - name: "P{i}"\n    when: "{i % 60} {i // 60 % 60} {5 + i // 3600} * * *"\n    segments: [{{category: a}}]\n' for i in range(2000)),
+    "2 000 programmes on weekdays, from a date months ahead": base + ''.join(
+        f'  - name: "P{i}"\n    when: "{i % 60} {i // 60 % 60} {5 + i // 3600} * * 1-5"\n    from: 2027-{1 + i % 12:02d}-01\n    segments: [{{category: a}}]\n' for i in range(2000)),
     "2 000 programmes at one instant, 1 h each (two million overlapping pairs)": base + ''.join(
         f'  - name: "P{i}"\n    when: "0 0 5 * * *"\n    max_duration: 1h\n    segments: [{{category: a}}]\n' for i in range(2000)),
     "100 000 nested brackets (200 KB)": base.replace("programmes:\n", "") + "x: " + "[" * 100_000 + "\n",

@@ -123,14 +123,28 @@ pub fn next_occurrence(config: &Config, from: DateTime<Utc>) -> Option<Occurrenc
             o.programme,
         )
     };
-    // Each programme's first start is its own search: large schedules use both cores.
-    crate::par::map(config.programmes.len(), 256, |p| {
-        first_start(config, p, from, limit, true)
-    })
-    .into_iter()
-    .enumerate()
-    .filter_map(|(programme, at)| at.map(|at| Occurrence { at, programme }))
-    .min_by_key(key)
+    // Each search stops at the best start found so far (a programme that does not air for
+    // months costs nothing once another airs sooner); large schedules search two halves of
+    // the programmes, one on each core.
+    let search = |range: std::ops::Range<usize>| {
+        let mut best: Option<Occurrence> = None;
+        for programme in range {
+            let until = best.map_or(limit, |b| b.at + chrono::Duration::nanoseconds(1));
+            if let Some(at) = first_start(config, programme, from, until, true) {
+                let o = Occurrence { at, programme };
+                if best.is_none_or(|b| key(&o) < key(&b)) {
+                    best = Some(o);
+                }
+            }
+        }
+        best
+    };
+    let n = config.programmes.len();
+    let parts = if n >= 256 { 2 } else { 1 };
+    crate::par::map(parts, 2, |h| search(h * n / parts..(h + 1) * n / parts))
+        .into_iter()
+        .flatten()
+        .min_by_key(key)
 }
 
 /// The first start of programme `idx` in `[from, until)` on a day it airs (and, with

@@ -31,26 +31,15 @@ fn station(when: &str) -> Site {
     st
 }
 
-/// Waits until the daemon answers `status` on its control socket: its start takes longer
-/// on a busy machine than any fixed pause would allow.
+/// Waits until the daemon answers `status`: its start takes longer on a busy machine than
+/// any fixed pause would allow.
 fn wait_answering(st: &Site) {
-    use std::io::Write;
-    let sock = st.path().join("state/control.sock");
     let t = Instant::now();
-    loop {
-        if let Ok(mut s) = std::os::unix::net::UnixStream::connect(&sock) {
-            let mut a = String::new();
-            if s.write_all(b"{\"cmd\":\"status\"}\n").is_ok()
-                && BufReader::new(s).read_line(&mut a).is_ok()
-                && a.contains("\"ok\":true")
-            {
-                return;
-            }
-        }
+    while st.status_json().is_none() {
         assert!(
             t.elapsed() < Duration::from_secs(20),
             "the daemon never answered on {}",
-            sock.display()
+            st.path().join("state/control.sock").display()
         );
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -511,12 +500,7 @@ impl Drop for SmallDisk {
 }
 
 fn status_json(st: &Site) -> serde_json::Value {
-    let out = Command::new(common::bin())
-        .args(["status", "--format", "json", "--config"])
-        .arg(st.config())
-        .output()
-        .unwrap();
-    serde_json::from_slice(&out.stdout).unwrap_or_default()
+    st.status_json().unwrap_or_default()
 }
 
 /// The state disk fills up while the station airs: airing goes on, `status` raises an

@@ -31,11 +31,8 @@ fn rig_env() -> Vec<(String, String)> {
 fn wait_library_ready(st: &Site, n: u64) {
     let t = Instant::now();
     loop {
-        let out = st.run(&["status", "--format", "json"]);
-        if out.status.success() {
-            let v: serde_json::Value =
-                serde_json::from_slice(&out.stdout).expect("status --format json is JSON");
-            let lib = &v["library"];
+        let lib = st.status_json().map(|v| v["library"].clone());
+        if let Some(lib) = &lib {
             if lib["ready"].as_u64().unwrap_or(0) >= n && lib["settling"].as_u64().unwrap_or(0) == 0
             {
                 return;
@@ -43,8 +40,7 @@ fn wait_library_ready(st: &Site, n: u64) {
         }
         assert!(
             t.elapsed() < Duration::from_secs(20),
-            "the library was not ready in 20 s: {}",
-            common::stdout(&out)
+            "the library was not ready in 20 s: {lib:?}"
         );
         std::thread::sleep(Duration::from_millis(100));
     }

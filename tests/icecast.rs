@@ -87,20 +87,17 @@ fn rows(st: &Site) -> Vec<loaxa::airtime::Airing> {
         .unwrap_or_default()
 }
 
-fn wait(what: &str, max: Duration, mut f: impl FnMut() -> bool) {
-    let t = Instant::now();
-    while !f() {
-        assert!(t.elapsed() < max, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+fn wait(what: &str, max: Duration, f: impl FnMut() -> bool) {
+    wait_every(Duration::from_millis(50), what, max, f)
 }
 
-/// `wait` for a condition that costs a decode of what a listener received: looks less often.
-fn wait_heavy(what: &str, max: Duration, mut f: impl FnMut() -> bool) {
+/// Until `f` holds, looking every `step` (a condition that decodes what a listener received
+/// looks less often), for at most `max`.
+fn wait_every(step: Duration, what: &str, max: Duration, mut f: impl FnMut() -> bool) {
     let t = Instant::now();
     while !f() {
         assert!(t.elapsed() < max, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(300));
+        std::thread::sleep(step);
     }
 }
 
@@ -135,9 +132,12 @@ fn a_station_with_only_an_icecast_output_airs_on_the_second_into_the_mount() {
     });
     // Until the listener has heard it, and the stream went on after it.
     let from = (at - chrono::Duration::seconds(2)).into();
-    wait_heavy("the listener to hear it", Duration::from_secs(15), || {
-        l.seconds() > 8.0 && l.heard_after(from).is_some()
-    });
+    wait_every(
+        Duration::from_millis(300),
+        "the listener to hear it",
+        Duration::from_secs(15),
+        || l.seconds() > 8.0 && l.heard_after(from).is_some(),
+    );
     let heard = l.heard_after(from);
     let status = ice.get("/status-json.xsl").unwrap_or_default();
     let still_up = ice.has_source("/xa.mp3");
@@ -432,7 +432,8 @@ fn an_opus_mount_carries_the_programme_and_its_title() {
     wait("completed", Duration::from_secs(20), || {
         rows(&st).iter().any(|r| r.status == Status::Completed)
     });
-    wait_heavy(
+    wait_every(
+        Duration::from_millis(300),
         "the programme in the Opus stream",
         Duration::from_secs(15),
         || l.ogg_peak_rms() > 0.1,

@@ -69,6 +69,15 @@ impl Site {
             .output()
             .expect("run loaxa")
     }
+
+    /// What the running daemon's `status --format json` says; None while it does not answer.
+    pub fn status_json(&self) -> Option<serde_json::Value> {
+        let out = self.run(&["status", "--format", "json"]);
+        if !out.status.success() {
+            return None;
+        }
+        Some(serde_json::from_slice(&out.stdout).expect("status --format json is JSON"))
+    }
 }
 
 pub fn copy_dir(from: &Path, to: &Path) {
