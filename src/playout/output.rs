@@ -115,24 +115,45 @@ pub fn open(
 pub fn devices() -> Result<Vec<(String, String, bool)>, OutputError> {
     crate::media::device::quiet_alsa();
     let host = cpal::default_host();
-    let default = host
-        .default_output_device()
-        .and_then(|d| d.id().ok())
-        .map(|i| i.id().to_string());
+    let default = host.default_output_device().and_then(|d| {
+        let id = d.id().ok()?.id().to_string();
+        Some((id, description(&d)))
+    });
     let list = host
         .output_devices()
         .map_err(|e| OutputError(format!("cannot list sound devices: {e}")))?;
-    Ok(list
-        .filter_map(|d| {
-            let id = d.id().ok()?.id().to_string();
-            let desc = d
-                .description()
-                .map(|x| x.name().to_string())
-                .unwrap_or_default();
-            let is_default = default.as_deref() == Some(id.as_str());
-            Some((id, desc, is_default))
-        })
-        .collect())
+    let list = list
+        .filter_map(|d| Some((d.id().ok()?.id().to_string(), description(&d))))
+        .collect();
+    Ok(with_default(list, default))
+}
+
+fn description(d: &cpal::Device) -> String {
+    d.description()
+        .map(|x| x.name().to_string())
+        .unwrap_or_default()
+}
+
+/// The devices, the default marked; ALSA's `default` is not among the listed devices on a
+/// PC without a sound server (it is dmix on the first card), so it is put first then.
+fn with_default(
+    list: Vec<(String, String)>,
+    default: Option<(String, String)>,
+) -> Vec<(String, String, bool)> {
+    let listed = default
+        .as_ref()
+        .is_some_and(|(d, _)| list.iter().any(|(id, _)| id == d));
+    let first = default
+        .as_ref()
+        .filter(|_| !listed)
+        .map(|(id, desc)| (id.clone(), desc.clone(), true));
+    first
+        .into_iter()
+        .chain(list.into_iter().map(|(id, desc)| {
+            let is_default = default.as_ref().is_some_and(|(d, _)| *d == id);
+            (id, desc, is_default)
+        }))
+        .collect()
 }
 
 fn find_device(spec: &Spec) -> Result<cpal::Device, OutputError> {
@@ -428,4 +449,29 @@ fn open_soft(
         last_callback_ms: Arc::new(AtomicU64::new(u64::MAX)),
         _keep: Keep::Thread(stop, Some(t)),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_default;
+
+    fn s(a: &str, b: &str) -> (String, String) {
+        (a.into(), b.into())
+    }
+
+    #[test]
+    fn the_default_device_is_marked_and_listed_first_when_alsa_does_not_list_it() {
+        let cards = vec![s("hw:CARD=Intel,DEV=0", "HDA"), s("null", "")];
+        let got = with_default(cards.clone(), Some(s("default", "HDA")));
+        assert_eq!(got[0], ("default".into(), "HDA".into(), true));
+        assert_eq!(got.len(), 3);
+        assert!(got[1..].iter().all(|(_, _, d)| !d));
+
+        let got = with_default(cards.clone(), Some(s("null", "")));
+        assert_eq!(got.len(), 2);
+        assert_eq!(got.iter().filter(|(_, _, d)| *d).count(), 1);
+        assert!(got[1].2, "the listed default is marked where it is");
+
+        assert!(with_default(cards, None).iter().all(|(_, _, d)| !d));
+    }
 }

@@ -78,6 +78,8 @@ check "its row is completed" until_ok 60 has_rows khan-cap/vm-a.wav completed 1
 check "the alert tone's row is completed" has_rows nhac-hieu/canh-bao.mp3 completed 1
 echo "LOAXA-VM: card $(grep -E '^(format|rate|period_size|buffer_size)' /proc/asound/card0/pcm0p/sub0/hw_params | tr '\n' ' ')"
 as_loaxa loaxa devices 2>&1 | tr '\n' ';' | sed 's/^/LOAXA-VM: devices /; s/$/\n/'
+marks_default() { as_loaxa loaxa devices 2>/dev/null | grep -q '^\* default'; }
+check "loaxa devices marks the default device" marks_default
 journalctl -u loaxa -o cat --no-pager | grep -i -m3 "device\|output" | sed 's/^/LOAXA-VM: log /'
 
 # 4. kill -9 while a bulletin is on air: systemd restarts the daemon (Restart=always), the
