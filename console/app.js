@@ -346,7 +346,7 @@ pages["thu-vien"] = async (main) => {
         const v = data.item || {};
         box.dataset.state = v.state || "";
         fill(line, el("span", { class: `state ${v.state}` }, STATE[v.state] || v.state),
-          ` ${v.title || ""}${v.reason ? " — " + v.reason : ""}`);
+          ` ${v.title || ""}${v.reason ? " — " + (REJECT[v.reason_code] || v.reason) : ""}`);
         line.className = "";
       } else {
         const err = new ApiError(x.status, (data.error || {}).code || `http_${x.status}`, (data.error || {}).message || "");
@@ -509,7 +509,7 @@ pages["lich"] = async (main) => {
         el("strong", {}, `${fmtTime(r.at)} ${r.programme}`),
         r.priority !== "normal" ? ` (${PRIORITY[r.priority]})` : "",
         el("ul", {}, r.items.map((i) => el("li", {}, `${i.title} `, el("span", { class: "muted" }, fmtDur(i.duration_ms)))),
-          (r.missing || []).map((m) => el("li", { class: "alarm" }, `Thiếu bài: chuyên mục "${catName(m.category)}" chỉ có ${m.found} trên ${m.wanted} bài phát được`, el("div", { class: "muted", lang: "en" }, m.reason))))))));
+          (r.missing || []).map((m) => el("li", { class: "alarm" }, `Thiếu bài: chuyên mục "${catName(m.category)}" chỉ có ${m.found} trên ${m.wanted} bài phát được`, el("div", { class: "muted" }, m.reason_vi || m.reason))))))));
     fill(plan, el("h2", {}, "Lịch phát 7 ngày tới"), days.length ? days : el("div", { class: "muted" }, "Không có chương trình nào trong 7 ngày tới."));
   }
   drawPlan();

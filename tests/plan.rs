@@ -173,3 +173,72 @@ fn json_items_come_from_the_library_and_rotate() {
         .collect();
     assert_eq!(cchc, vec!["Bộ phận một cửa: giờ tiếp nhận hồ sơ"; 2]);
 }
+
+/// What a programme will lack, in Vietnamese for the commune (the console shows
+/// `reason_vi`) beside the technician's English: a category with nothing valid, and one
+/// whose second item would take the programme past its `max_duration`.
+#[test]
+fn shortfalls_are_worded_in_vietnamese_with_the_english_beside() {
+    let s = Site::new();
+    s.write_config(
+        r#"station:
+  name: "Đài thử"
+categories:
+  tin: {name: "Tin tức", pick: newest}
+  dvc: {name: "Dịch vụ công"}
+programmes:
+  - name: "Sáng"
+    when: "0 6 * * *"
+    max_duration: 5s
+    segments:
+      - category: dvc
+      - category: tin
+        count: 2
+"#,
+    );
+    let a = s.path().join("audio");
+    std::fs::create_dir_all(a.join("dvc")).unwrap();
+    common::tone(&a.join("tin/2026-11-01 a.wav"), 440.0, 3.0, 0.5, 0.0);
+    common::tone(&a.join("tin/2026-11-02 b.wav"), 440.0, 3.0, 0.5, 0.0);
+    let args = ["plan", "--from", "2026-12-01T00:00", "--days", "1"];
+    let out = s.run(&[&args[..], &["--format", "json"]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let line: serde_json::Value =
+        serde_json::from_str(stdout(&out).lines().next().expect("one airing")).unwrap();
+    let missing = line["missing"].as_array().expect("missing");
+    assert_eq!(missing.len(), 2, "{line:#}");
+    assert_eq!(missing[0]["category"], "dvc");
+    assert_eq!(missing[0]["found"], 0);
+    assert_eq!(missing[0]["reason"], "no valid item in the category");
+    assert_eq!(
+        missing[0]["reason_vi"],
+        "chuyên mục không có bài còn hiệu lực"
+    );
+    assert_eq!(missing[1]["category"], "tin");
+    assert_eq!(
+        (missing[1]["found"].as_u64(), missing[1]["wanted"].as_u64()),
+        (Some(1), Some(2))
+    );
+    assert_eq!(
+        missing[1]["reason"],
+        "1 item(s) left out to keep within max_duration"
+    );
+    assert_eq!(
+        missing[1]["reason_vi"],
+        "bỏ bớt 1 bài để chương trình không dài quá thời lượng tối đa (max_duration)"
+    );
+    // The text plan says the same in Vietnamese.
+    let text = stdout(&s.run(&args));
+    assert!(
+        text.contains("! tin: thiếu 1/2 bài — bỏ bớt 1 bài để chương trình không dài quá"),
+        "{text}"
+    );
+    assert!(
+        text.contains("! dvc: thiếu 1/1 bài — chuyên mục không có bài còn hiệu lực"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("left out") && !text.contains("no valid"),
+        "{text}"
+    );
+}

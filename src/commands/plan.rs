@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::Format;
 use crate::config::Config;
+use crate::i18n::vi;
 use crate::item::{EntryKind, Item};
 use crate::local;
 use crate::schedule::{self, Planned, Shortfall};
@@ -104,7 +105,16 @@ struct JsonLine<'a> {
     programme: &'a str,
     priority: &'static str,
     items: Vec<JsonItem>,
-    missing: &'a [Shortfall],
+    missing: Vec<JsonMissing<'a>>,
+}
+
+/// A shortfall with its reason in English (for the technician) and in Vietnamese (shown
+/// in the console).
+#[derive(Serialize)]
+struct JsonMissing<'a> {
+    #[serde(flatten)]
+    shortfall: &'a Shortfall,
+    reason_vi: String,
 }
 
 #[derive(Serialize)]
@@ -146,7 +156,15 @@ fn json_line<'a>(config: &'a Config, p: &'a Planned) -> JsonLine<'a> {
                 duration_ms: e.duration.map(|d| d.as_millis() as u64),
             })
             .collect(),
-        missing: &p.running.shortfalls,
+        missing: p
+            .running
+            .shortfalls
+            .iter()
+            .map(|s| JsonMissing {
+                shortfall: s,
+                reason_vi: vi::shortfall(s.found, s.trimmed),
+            })
+            .collect(),
     }
 }
 
@@ -231,19 +249,9 @@ fn text(
                 s.category,
                 s.wanted - s.found,
                 s.wanted,
-                vi_reason(&s.reason)
+                vi::shortfall(s.found, s.trimmed)
             )?;
         }
     }
     Ok(())
-}
-
-fn vi_reason(r: &str) -> String {
-    if r.starts_with("no valid item") {
-        "chưa có bài hợp lệ trong thư mục".into()
-    } else if r.contains("max_duration") {
-        "bị lược bớt để không vượt quá thời lượng tối đa".into()
-    } else {
-        r.into()
-    }
 }

@@ -45,14 +45,10 @@ pub fn why(w: &Why) -> String {
             found,
             trimmed,
             ..
-        } => {
-            let why = if *trimmed > 0 {
-                format!("{trimmed} bài không đủ thời lượng (max_duration) nên không phát")
-            } else {
-                "chuyên mục không có bài còn hiệu lực".to_string()
-            };
-            format!("chuyên mục «{category}»: có {found}/{wanted} bài — {why}")
-        }
+        } => format!(
+            "chuyên mục «{category}»: có {found}/{wanted} bài — {}",
+            shortfall(*found, *trimmed)
+        ),
         Why::Preempted { by } => format!("bị ngắt bởi chương trình ưu tiên hơn «{by}»"),
         Why::Emergency => "bị ngắt để phát tin khẩn cấp".into(),
         Why::Skipped => "người vận hành bỏ qua bài này".into(),
@@ -63,6 +59,18 @@ pub fn why(w: &Why) -> String {
         Why::Changed(_) => {
             "tệp bị ghi đè trong lúc phát: một phần nội dung đã phát là bản mới".into()
         }
+    }
+}
+
+/// Why a category gave a programme fewer items than it wanted (the plan, the log, the
+/// report): `found` were taken, `trimmed` left out to keep within `max_duration`.
+pub fn shortfall(found: u32, trimmed: u32) -> String {
+    match (found, trimmed) {
+        (_, t @ 1..) => {
+            format!("bỏ bớt {t} bài để chương trình không dài quá thời lượng tối đa (max_duration)")
+        }
+        (0, _) => "chuyên mục không có bài còn hiệu lực".into(),
+        _ => "chuyên mục không còn bài hiệu lực nào khác".into(),
     }
 }
 
@@ -106,7 +114,13 @@ mod tests {
         };
         assert_eq!(
             why(&w),
-            "chuyên mục «cchc»: có 1/2 bài — chuyên mục không có bài còn hiệu lực"
+            "chuyên mục «cchc»: có 1/2 bài — chuyên mục không còn bài hiệu lực nào khác"
+        );
+        assert_eq!(shortfall(0, 0), "chuyên mục không có bài còn hiệu lực");
+        assert!(
+            shortfall(1, 2).starts_with("bỏ bớt 2 bài"),
+            "{}",
+            shortfall(1, 2)
         );
     }
 }
