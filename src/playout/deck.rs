@@ -6,7 +6,7 @@
 //! wait-free ring and leave the same way (to be freed elsewhere); samples come from a ring
 //! a decoder thread keeps about a second ahead.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 
 /// Where an item's frames begin and end inside a run, written by the decoder thread.
@@ -48,6 +48,11 @@ pub struct Stream {
     pub decoded: Arc<AtomicBool>,
     /// Set by whoever drops the run, so its decoder stops.
     pub cancel: Arc<AtomicBool>,
+    /// How much later than `at_ns` + its frames the run's next frame airs (ns): the
+    /// silence the deck played when the ring ran dry, and the card's clock against the
+    /// system's. A live feeder counts its lead with it, else each dry spell would add to
+    /// its delay for good.
+    pub slip_ns: Arc<AtomicI64>,
     frames: u64,
     item: Option<(u32, u64)>,
 }
@@ -70,6 +75,7 @@ impl Stream {
             markers,
             decoded,
             cancel,
+            slip_ns: Arc::new(AtomicI64::new(0)),
             frames: 0,
             item: None,
         }
@@ -434,6 +440,9 @@ impl Deck {
                 if pos >= to {
                     break (pos, false);
                 }
+                let nominal = s.at_ns + s.frames as i128 * 1_000_000_000 / self.rate as i128;
+                s.slip_ns
+                    .store((at(pos) - nominal) as i64, Ordering::Relaxed);
                 let next_marker = s.markers.peek().map(|m| m.frame).unwrap_or(u64::MAX);
                 let want = ((to - pos) as u64).min(next_marker.saturating_sub(s.frames)) as usize;
                 let avail = s.samples.slots() / ch;
@@ -662,7 +671,7 @@ mod tests {
     }
 
     #[test]
-    fn waits_out_an_underrun_and_reports_it() {
+    fn waits_out_an_underrun_and_reports_it_and_its_slip() {
         let (mut deck, mut r) = Deck::new(1, RATE, None);
         let (mut sp, sc) = rtrb::RingBuffer::new(100);
         let (mut mp, mc) = rtrb::RingBuffer::new(8);
@@ -684,9 +693,11 @@ mod tests {
             Arc::new(AtomicBool::new(false)),
             Arc::new(AtomicBool::new(false)),
         );
+        let slip = s.slip_ns.clone();
         let _ = r.cmds.push(Cmd::Cue(Box::new(s)));
         let mut buf = vec![0.0f32; 50];
         deck.fill(&mut buf, 0, true);
+        assert_eq!(slip.load(Ordering::Relaxed), 0, "on time so far");
         assert!(buf[..10].iter().all(|v| *v == 0.5) && buf[10..].iter().all(|v| *v == 0.0));
         assert_eq!(events(&mut r), vec!["start 7.0 @0", "underrun 7"]);
         for _ in 0..5 {
@@ -706,6 +717,8 @@ mod tests {
         .unwrap();
         deck.fill(&mut buf, ms(50), true);
         assert!(buf[..5].iter().all(|v| *v == 0.25));
+        // Frame 10 was due at 10 ms and aired at 50: what the feeder counts its lead with.
+        assert_eq!(slip.load(Ordering::Relaxed) as i128, ms(40));
         assert_eq!(
             events(&mut r),
             vec!["end 7.0 @55 15f Completed", "done 7 @55"]

@@ -40,6 +40,10 @@ pub fn spawn(
         .iter()
         .map(|i| super::relay::Streams::open(i, channels, rate))
         .collect();
+    let stream = Box::new(Stream::new(
+        run, at_ns, replace, samples_rx, markers_rx, decoded, cancel,
+    ));
+    let slip = stream.slip_ns.clone();
     std::thread::Builder::new()
         .name(format!("decode-{run}"))
         .spawn(move || {
@@ -50,13 +54,11 @@ pub fn spawn(
                 markers_tx,
                 (channels, rate, at_ns),
                 (d2, c2),
-                ahead_ns,
+                (ahead_ns, slip),
             )
         })
         .expect("spawn decoder thread");
-    Box::new(Stream::new(
-        run, at_ns, replace, samples_rx, markers_rx, decoded, cancel,
-    ))
+    stream
 }
 
 fn feed(
@@ -66,7 +68,10 @@ fn feed(
     mut markers: rtrb::Producer<Marker>,
     (channels, rate, at_ns): (u16, u32, i128),
     (decoded, cancel): (Arc<AtomicBool>, Arc<AtomicBool>),
-    ahead_ns: Arc<std::sync::atomic::AtomicU64>,
+    (ahead_ns, slip_ns): (
+        Arc<std::sync::atomic::AtomicU64>,
+        Arc<std::sync::atomic::AtomicI64>,
+    ),
 ) {
     let mut frames: u64 = 0;
     let mut buf: Vec<f32> = Vec::with_capacity(4096);
@@ -79,6 +84,7 @@ fn feed(
                 at_ns,
                 cancel: &cancel,
                 ahead_ns: &ahead_ns,
+                slip_ns: &slip_ns,
             };
             if !super::relay::air(item, i as u32, s, ring, channels, rate) {
                 break 'items;

@@ -25,11 +25,17 @@ const BLOCK_MS: u32 = 20;
 /// How far ahead of the air a relay writes.
 const MAX_LEAD: Duration = Duration::from_millis(1200);
 /// A live input's pace: what it adds to the capture's and the output's own latency.
+/// Silence is written only when the deck is within [`LIVE_LOW`] of what is written, and
+/// the feed starts [`LIVE_CUSHION`] further ahead: the capture hands over its periods a
+/// little late now and then (a busy CPU, the sound server's own scheduling), and a cushion
+/// of one block turned each late period into a 5 ms hole in the announcement.
 const LIVE_BLOCK_MS: u32 = 5;
 const LIVE_LOW: Duration = Duration::from_millis(15);
-const LIVE_MAX_LEAD: Duration = Duration::from_millis(60);
-/// A live input's capture backlog that stood (never drained) for this long is dropped
-/// down to [`LIVE_SLACK`]: after a stall (a busy CPU) the delay comes back to where it was
+const LIVE_CUSHION: Duration = Duration::from_millis(30);
+const LIVE_MAX_LEAD: Duration = Duration::from_millis(90);
+/// A live input's delay (its capture backlog and its lead over the deck) that stood for
+/// this long more than [`LIVE_SLACK`] above where the feed started is dropped from the
+/// input: after a stall (a busy CPU, a late device) the delay comes back to where it was
 /// instead of staying longer for the rest of the announcement.
 const LIVE_TRIM_EVERY: Duration = Duration::from_millis(250);
 const LIVE_SLACK: Duration = Duration::from_millis(20);
@@ -88,6 +94,9 @@ pub struct Ring<'a> {
     /// How long before its air the deck may take a frame (the output's delay and one
     /// buffer, ns).
     pub ahead_ns: &'a std::sync::atomic::AtomicU64,
+    /// How much later than `at_ns` + its frames the deck airs the run's next frame
+    /// ([`super::deck::Stream::slip_ns`]).
+    pub slip_ns: &'a std::sync::atomic::AtomicI64,
 }
 
 /// Airs relay `item` (entry `index` of the run) for its window. Returns false when the
@@ -173,9 +182,10 @@ pub fn air(
     let mut why: Option<String> = None;
     let mut active = 0usize;
     let mut dead = 0u64;
-    // The least capture backlog seen since `standing_since` (live input only).
+    // The least delay (capture backlog and lead, frames) seen since `standing_since`, and
+    // what is still to be dropped of it (live input only).
     let (mut standing, mut standing_since) = (u64::MAX, std::time::Instant::now());
-    let slack = (LIVE_SLACK.as_secs_f64() * rate as f64) as u64;
+    let mut owed = 0u64;
     let mut buf: Vec<f32> = Vec::with_capacity(block as usize * ch * 2);
     let mut written = 0u64;
     let ms = |f: u64| f * 1000 / rate as u64;
@@ -192,18 +202,22 @@ pub fn air(
     };
     // Wait for the stream until the window's first frame is about to air (the feeder
     // reaches a relay that opens its run two seconds early).
-    // When the deck takes a frame: its air time, less the output's delay for a live input
-    // (whose lead over the deck is kept short); a relay's lead is counted to the air.
+    // When the deck takes a frame: its air time (as the deck has slipped), less the
+    // output's delay for a live input (whose lead over the deck is kept short); a relay's
+    // lead is counted to the air.
     let taken = |air: i128| -> i128 {
+        let air = air + ring.slip_ns.load(Ordering::Relaxed) as i128;
         if live {
             air - ring.ahead_ns.load(Ordering::Relaxed) as i128
         } else {
             air
         }
     };
+    let start_lead = if live { low + LIVE_CUSHION } else { low };
+    let target = ((start_lead + LIVE_SLACK).as_secs_f64() * rate as f64) as u64;
     while !ready(0, &mut files) || live {
         let air = taken(ring.at_ns + (*ring.frames as f64 * ns_per_frame) as i128);
-        if air - crate::clock::wall_ns() <= low.as_nanos() as i128
+        if air - crate::clock::wall_ns() <= start_lead.as_nanos() as i128
             || ring.cancel.load(Ordering::Relaxed)
         {
             break;
@@ -260,13 +274,20 @@ pub fn air(
             }
             if s.available() as u64 >= n {
                 if live && active == 0 {
-                    standing = standing.min(s.available() as u64 - n);
+                    let ahead = (lead.max(0) as f64 / ns_per_frame) as u64;
+                    standing = standing.min(s.available() as u64 - n + ahead);
                     if standing_since.elapsed() >= LIVE_TRIM_EVERY {
-                        if standing > slack {
-                            s.take((standing - slack) as usize, &mut buf);
-                            buf.clear();
-                        }
+                        owed = standing.saturating_sub(target);
                         (standing, standing_since) = (u64::MAX, std::time::Instant::now());
+                    }
+                    if owed > 0 {
+                        let d = owed.min(s.available() as u64);
+                        s.take(d as usize, &mut buf);
+                        buf.clear();
+                        owed -= d;
+                        if (s.available() as u64) < n {
+                            continue;
+                        }
                     }
                 }
                 s.take(n as usize, &mut buf);
