@@ -200,8 +200,6 @@ pub fn air(
             None => files[k - 1].failed_in_a_row < item.fallback[k - 1].len().max(1),
         }
     };
-    // Wait for the stream until the window's first frame is about to air (the feeder
-    // reaches a relay that opens its run two seconds early).
     // When the deck takes a frame: its air time (as the deck has slipped), less the
     // output's delay for a live input (whose lead over the deck is kept short); a relay's
     // lead is counted to the air.
@@ -215,6 +213,8 @@ pub fn air(
     };
     let start_lead = if live { low + LIVE_CUSHION } else { low };
     let target = ((start_lead + LIVE_SLACK).as_secs_f64() * rate as f64) as u64;
+    // Wait for the stream until the window's first frame is about to air (the feeder
+    // reaches a relay that opens its run two seconds early).
     while !ready(0, &mut files) || live {
         let air = taken(ring.at_ns + (*ring.frames as f64 * ns_per_frame) as i128);
         if air - crate::clock::wall_ns() <= start_lead.as_nanos() as i128
@@ -274,8 +274,8 @@ pub fn air(
             }
             if s.available() as u64 >= n {
                 if live && active == 0 {
-                    let ahead = (lead.max(0) as f64 / ns_per_frame) as u64;
-                    standing = standing.min(s.available() as u64 - n + ahead);
+                    let lead_frames = (lead.max(0) as f64 / ns_per_frame) as u64;
+                    standing = standing.min(s.available() as u64 - n + lead_frames);
                     if standing_since.elapsed() >= LIVE_TRIM_EVERY {
                         owed = standing.saturating_sub(target);
                         (standing, standing_since) = (u64::MAX, std::time::Instant::now());
