@@ -227,18 +227,19 @@ programmes:
         missing[1]["reason_vi"],
         "bỏ bớt 1 bài để chương trình không dài quá thời lượng tối đa (max_duration)"
     );
-    // The text plan says the same in Vietnamese.
+    // The text plan says the same in Vietnamese, naming each category as the commune
+    // knows it, not by its key.
     let text = stdout(&s.run(&args));
     assert!(
-        text.contains("! tin: thiếu 1/2 bài — bỏ bớt 1 bài để chương trình không dài quá"),
+        text.contains("! Tin tức: thiếu 1/2 bài — bỏ bớt 1 bài để chương trình không dài quá"),
         "{text}"
     );
     assert!(
-        text.contains("! dvc: thiếu 1/1 bài — chuyên mục không có bài còn hiệu lực"),
+        text.contains("! Dịch vụ công: thiếu 1/1 bài — chuyên mục không có bài còn hiệu lực"),
         "{text}"
     );
     assert!(
-        !text.contains("left out") && !text.contains("no valid"),
+        !text.contains("left out") && !text.contains("no valid") && !text.contains("! tin:"),
         "{text}"
     );
 }

@@ -187,6 +187,12 @@ fn text(
         writeln!(out, "\nKhông có chương trình nào trong khoảng này.")?;
         return Ok(());
     }
+    // A commune reads the category's Vietnamese name; the key is the technician's.
+    let shown = |key: &str| {
+        config
+            .category(key)
+            .map_or_else(|| key.to_string(), |c| c.name.clone())
+    };
     let mut day = None;
     for p in planned {
         let l = p.at.with_timezone(&tz);
@@ -212,7 +218,7 @@ fn text(
             let what = match e.kind {
                 EntryKind::Jingle => "nhạc hiệu".to_string(),
                 EntryKind::File => "tệp".to_string(),
-                EntryKind::Item => e.category.clone().unwrap_or_default(),
+                EntryKind::Item => e.category.as_deref().map(shown).unwrap_or_default(),
                 EntryKind::Relay => {
                     let backups: Vec<String> = e
                         .fallback
@@ -220,7 +226,7 @@ fn text(
                         .filter_map(|g| g.first())
                         .map(|f| match (&f.kind, &f.category) {
                             (EntryKind::Relay, _) => f.title.clone(),
-                            (_, Some(c)) => c.clone(),
+                            (_, Some(c)) => shown(c),
                             _ => f.title.clone(),
                         })
                         .collect();
@@ -246,7 +252,7 @@ fn text(
             writeln!(
                 out,
                 "         ! {}: thiếu {}/{} bài — {}",
-                s.category,
+                shown(&s.category),
                 s.wanted - s.found,
                 s.wanted,
                 vi::shortfall(s.found, s.trimmed)
