@@ -217,6 +217,7 @@ fn open_device(
     let latency = Arc::new(AtomicU64::new(0));
     let ahead = Arc::new(AtomicU64::new(0));
     let last_callback = Arc::new(AtomicU64::new((wall_ns() / 1_000_000) as u64));
+    let replayed = Arc::new(AtomicU64::new(0));
     let mut refused = vec![];
     let (stream, remote) = loop {
         let Some(buffer_size) = sizes.get(refused.len()).copied() else {
@@ -231,7 +232,8 @@ fn open_device(
         // closed tap and wait for the next).
         let (mut deck, remote) = Deck::new(channels, rate, waker.clone());
         deck.set_taps(sinks.attach(channels, rate));
-        let on_error = device_errors(failed.clone());
+        let underrun = Arc::new(AtomicBool::new(false));
+        let on_error = device_errors(failed.clone(), underrun.clone(), replayed.clone());
         // One arm per sample format the device may want; the deck renders f32 and converts.
         macro_rules! build_as {
             ($t:ty) => {
@@ -241,6 +243,7 @@ fn open_device(
                     deck,
                     (latency.clone(), ahead.clone()),
                     last_callback.clone(),
+                    (underrun.clone(), replayed.clone()),
                     on_error,
                 )
             };
@@ -273,23 +276,37 @@ fn open_device(
     })
 }
 
-/// What a device error does: a lost device fails the airing; the rest is logged, one line
-/// a minute, since the pulse plugin can report transient errors by the hundred.
-fn device_errors(failed: Arc<Mutex<Option<String>>>) -> impl FnMut(cpal::Error) + Send + 'static {
+/// What a device error does: a lost device fails the airing; an underrun is flagged for the
+/// next callback (see [`Periods`]); the rest is logged, one line a minute, since the pulse
+/// plugin can report transient errors by the hundred.
+fn device_errors(
+    failed: Arc<Mutex<Option<String>>>,
+    underrun: Arc<AtomicBool>,
+    replayed: Arc<AtomicU64>,
+) -> impl FnMut(cpal::Error) + Send + 'static {
     let mut last_log = std::time::Instant::now() - Duration::from_secs(3600);
     let mut suppressed = 0u64;
     move |e: cpal::Error| {
         use cpal::ErrorKind as K;
+        if matches!(e.kind(), K::Xrun) {
+            underrun.store(true, Ordering::Relaxed);
+        }
         let fatal = matches!(e.kind(), K::DeviceNotAvailable | K::HostUnavailable);
         if fatal {
             *failed.lock().unwrap_or_else(|p| p.into_inner()) =
                 Some(format!("the sound device stopped working: {e}"));
         }
         if fatal || last_log.elapsed() > Duration::from_secs(60) {
+            let n = replayed.load(Ordering::Relaxed);
             tracing::warn!(
-                "audio device: {e}{}",
+                "audio device: {e}{}{}",
                 if suppressed > 0 {
                     format!(" ({suppressed} more since the last report)")
+                } else {
+                    String::new()
+                },
+                if n > 0 {
+                    format!("; {n} period(s) the card never got were played again")
                 } else {
                     String::new()
                 }
@@ -317,12 +334,13 @@ fn build<T>(
     mut deck: Deck,
     (latency, ahead): (Arc<AtomicU64>, Arc<AtomicU64>),
     last_callback: Arc<AtomicU64>,
+    (underrun, replayed): (Arc<AtomicBool>, Arc<AtomicU64>),
     on_error: impl FnMut(cpal::Error) + Send + 'static,
 ) -> Result<cpal::Stream, cpal::Error>
 where
     T: cpal::SizedSample + cpal::FromSample<f32>,
 {
-    let mut scratch: Vec<f32> = Vec::with_capacity(1 << 16);
+    let mut periods = Periods::new(config.sample_rate);
     let mut opened: Option<i128> = None;
     let per_frame = (config.channels as usize).max(1);
     let frame_rate = (config.sample_rate as u64).max(1);
@@ -346,21 +364,77 @@ where
                 Ordering::Relaxed,
             );
             last_callback.store((now / 1_000_000) as u64, Ordering::Relaxed);
-            if scratch.capacity() < data.len() {
-                // Only if the device hands a buffer bigger than any before (rare).
-                scratch.reserve(data.len() - scratch.len());
-            }
-            scratch.resize(data.len(), 0.0);
             let first = *opened.get_or_insert(now);
             let placing = deck.callbacks >= WARMUP_CALLBACKS || now - first >= WARMUP_NS;
-            let _ = deck.fill(&mut scratch, now + delay, placing);
-            for (d, s) in data.iter_mut().zip(&scratch) {
+            let dry = underrun.swap(false, Ordering::Relaxed);
+            let (out, again) =
+                periods.next(&mut deck, data.len(), per_frame, now + delay, placing, dry);
+            if again {
+                replayed.fetch_add(1, Ordering::Relaxed);
+            }
+            for (d, s) in data.iter_mut().zip(out) {
                 *d = T::from_sample(*s);
             }
         },
         on_error,
         None,
     )
+}
+
+/// Keeps the last period handed to the card, to play it again if the card never got it.
+///
+/// cpal 0.18's ALSA worker drops a period whose write found the card already run dry (an
+/// underrun after the callback filled it): it prepares the device and asks for the next
+/// one. On a busy PC with the card's own 6144-frame period that cut 128 ms out of a
+/// bulletin (seen in the VM test: 1.82 s of a 2 s tone). Such a period is played again when
+/// an underrun was reported and the next buffer plays before the kept one would have been
+/// half over: the card never had it. An underrun found before the callback (the card
+/// played all it had, then waited) lets the next buffer start after the kept one ends, and
+/// play goes on.
+struct Periods {
+    rate: u32,
+    fresh: Vec<f32>,
+    last: Vec<f32>,
+    /// When the kept period's first frame was to play (wall-clock ns).
+    last_at: Option<i128>,
+}
+
+impl Periods {
+    fn new(rate: u32) -> Periods {
+        Periods {
+            rate: rate.max(1),
+            // Real-time rule: allocate up front (a device hands a bigger buffer rarely).
+            fresh: Vec::with_capacity(1 << 16),
+            last: Vec::with_capacity(1 << 16),
+            last_at: None,
+        }
+    }
+
+    /// The `len` samples (interleaved, `channels` per frame) to play at `t_first`, and
+    /// whether they are the kept period played again. `dry`: the device reported an
+    /// underrun since the last call.
+    fn next(
+        &mut self,
+        deck: &mut Deck,
+        len: usize,
+        channels: usize,
+        t_first: i128,
+        placing: bool,
+        dry: bool,
+    ) -> (&[f32], bool) {
+        let frames = (self.last.len() / channels.max(1)) as i128;
+        let half = frames * 500_000_000 / self.rate as i128;
+        let lost =
+            dry && self.last.len() == len && self.last_at.is_some_and(|at| t_first < at + half);
+        self.last_at = Some(t_first);
+        if lost {
+            return (&self.last, true);
+        }
+        self.fresh.resize(len, 0.0);
+        let _ = deck.fill(&mut self.fresh, t_first, placing);
+        std::mem::swap(&mut self.fresh, &mut self.last);
+        (&self.last, false)
+    }
 }
 
 /// How much the soft clock renders at a time (its thread wakes 25 times a second), and how
@@ -453,7 +527,92 @@ fn open_soft(
 
 #[cfg(test)]
 mod tests {
-    use super::with_default;
+    use super::{with_default, Periods};
+    use crate::playout::deck::{Cmd, Deck, Marker, MarkerKind, Remote, Stream};
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+
+    /// A deck at 1000 frames/s, mono, with one item of `n` frames cued at 0 whose sample k
+    /// is k: what plays shows which frames played, in what order.
+    fn ramp_deck(n: usize) -> (Deck, Remote) {
+        let (deck, mut remote) = Deck::new(1, 1000, None);
+        let (mut sp, sc) = rtrb::RingBuffer::new(n);
+        let (mut mp, mc) = rtrb::RingBuffer::new(8);
+        for k in 0..n {
+            sp.push(k as f32).unwrap();
+        }
+        let m = |frame, kind| Marker {
+            frame,
+            item: 0,
+            kind,
+        };
+        mp.push(m(0, MarkerKind::Start)).unwrap();
+        mp.push(m(n as u64, MarkerKind::End(None))).unwrap();
+        mp.push(m(n as u64, MarkerKind::Eof)).unwrap();
+        let s = Stream::new(
+            1,
+            0,
+            false,
+            sc,
+            mc,
+            Arc::new(AtomicBool::new(true)),
+            Arc::new(AtomicBool::new(false)),
+        );
+        assert!(remote.cmds.push(Cmd::Cue(Box::new(s))).is_ok());
+        (deck, remote)
+    }
+
+    const MS: i128 = 1_000_000;
+
+    #[test]
+    fn a_period_the_card_never_got_is_played_again_and_nothing_is_lost_or_doubled() {
+        let (mut deck, _remote) = ramp_deck(1000);
+        let mut p = Periods::new(1000);
+        let mut played: Vec<f32> = vec![];
+        let mut take = |p: &mut Periods, deck: &mut Deck, at: i128, dry: bool| {
+            let (out, again) = p.next(deck, 100, 1, at, true, dry);
+            played.extend_from_slice(out);
+            again
+        };
+        // 100 ms periods. The second one's write finds the card dry (cpal drops it): the
+        // next buffer plays at once (the device was prepared, its delay is 0), before the
+        // dropped one would have been half over: it is played again.
+        assert!(!take(&mut p, &mut deck, 0, false));
+        assert!(!take(&mut p, &mut deck, 100 * MS, false));
+        assert!(
+            take(&mut p, &mut deck, 103 * MS, true),
+            "lost: played again"
+        );
+        // The card ran dry before a callback (it played everything, then waited): the next
+        // buffer starts after the last one ended; nothing to play again.
+        assert!(!take(&mut p, &mut deck, 350 * MS, true));
+        // Two lost in a row: each is played again.
+        assert!(take(&mut p, &mut deck, 352 * MS, true));
+        assert!(take(&mut p, &mut deck, 353 * MS, true));
+        assert!(!take(&mut p, &mut deck, 453 * MS, false));
+        let want: Vec<f32> = (0..100)
+            .chain(100..200)
+            .chain(100..200)
+            .chain(200..300)
+            .chain(200..300)
+            .chain(200..300)
+            .chain(300..400)
+            .map(|k| k as f32)
+            .collect();
+        assert_eq!(played, want);
+    }
+
+    #[test]
+    fn an_underrun_report_alone_does_not_repeat_a_period_that_played() {
+        let (mut deck, _remote) = ramp_deck(300);
+        let mut p = Periods::new(1000);
+        let (out, _) = p.next(&mut deck, 100, 1, 0, true, false);
+        assert_eq!(out[0], 0.0);
+        // Reported, but the buffer plays right after the last one: it got to the card.
+        let (out, again) = p.next(&mut deck, 100, 1, 100 * MS, true, true);
+        assert!(!again);
+        assert_eq!((out[0], out[99]), (100.0, 199.0));
+    }
 
     fn s(a: &str, b: &str) -> (String, String) {
         (a.into(), b.into())

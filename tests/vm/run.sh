@@ -155,6 +155,12 @@ ok = (len(heard) == 4 and heard[0][0] == 650 and abs(heard[0][3] - 2.0) <= 0.15
       and heard[2][2] - heard[2][1] <= 9.0
       and heard[3][0] == 650 and abs(heard[3][3] - 2.0) <= 0.15)
 if not ok:
+    # What the detector saw in and around each bulletin (20 ms windows): where tone is
+    # missing, and whether it was cut, chopped or played twice.
+    for hz, s0, e0, _, _ in heard:
+        near = [r for r in t["tones"] if r["start_s"] + r["dur_s"] >= s0 - 0.3 and r["start_s"] <= e0 + 0.3]
+        print(f"vm: runs around {hz} Hz at {s0:.2f} s: " + " ".join(
+            f"{r['hz']}@{r['start_s']:.2f}+{r['dur_s']:.2f}" for r in near))
     sys.exit(f"vm: the card did not play {want}")
 EOF
 echo "vm check passed"
