@@ -242,6 +242,9 @@ pub struct RealPlayer {
     sinks: sink::Sinks,
     /// The master's own health (the sinks keep theirs).
     health: OutputHealth,
+    /// Periods played again since the last log line, and when that line was written: one
+    /// line a minute at most (a sound server can report underruns by the hundred).
+    replays: (u64, Option<std::time::Instant>),
 }
 
 impl RealPlayer {
@@ -267,6 +270,7 @@ impl RealPlayer {
                 .inspect_err(|e| tracing::debug!("no eventfd ({e}): polling the output"))
                 .ok(),
             sinks,
+            replays: (0, None),
         }
     }
 
@@ -412,6 +416,19 @@ impl Player for RealPlayer {
                     drop(s);
                 }
             }
+        }
+        self.replays.0 += out.replayed.swap(0, std::sync::atomic::Ordering::Relaxed);
+        if self.replays.0 > 0
+            && self
+                .replays
+                .1
+                .is_none_or(|t| t.elapsed() >= Duration::from_secs(60))
+        {
+            tracing::warn!(
+                "output: the sound device missed {} period(s) of audio (it ran dry: the PC was too busy); each was played again, nothing of the programme is lost",
+                self.replays.0
+            );
+            self.replays = (0, Some(std::time::Instant::now()));
         }
         let mut failure = out.failed.lock().unwrap_or_else(|p| p.into_inner()).take();
         // A device that stopped calling back (its sound server died, it was unplugged)

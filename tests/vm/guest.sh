@@ -143,7 +143,7 @@ check "no row left playing" none_playing
 rows | sed 's/^/LOAXA-VM: row /'
 # The card's underruns, as the daemon logged them (one line a minute at most), with how
 # many periods the card never got were played again.
-journalctl -u loaxa -o cat --no-pager | grep -F "audio device:" | tail -5 | sed 's/^/LOAXA-VM: log /'
+journalctl -u loaxa -o cat --no-pager | grep -E "audio device:|output: the sound device missed" | tail -5 | sed 's/^/LOAXA-VM: log /'
 if [ "$fails" -gt 0 ]; then journalctl -u loaxa -o short-precise --no-pager | tail -60 | sed 's/^/LOAXA-VM: journal /'; fi
 echo "LOAXA-VM-DONE $fails"
 systemctl poweroff
