@@ -661,3 +661,61 @@ fn the_output_is_measured_into_the_row_and_dead_air_raises_the_alarm() {
         "{sms}"
     );
 }
+
+/// The tone detector every e2e and VM check relies on (tests/rig/capture.py): a crossing
+/// that falls between two 20 ms windows is still counted. 650 Hz at 48 kHz is 13 cycles a
+/// window, so with the phase set to put a crossing between the last sample of a window and
+/// the first of the next, every window read 25 crossings, "600 Hz" (VM test, CI run 43:
+/// 0.22 s of a bulletin read off pitch, which split it).
+#[test]
+fn the_tone_detector_counts_the_crossing_between_two_windows() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("t.wav");
+    let rate = 48_000u32;
+    // 20 ms of silence (as a recording starts), then 2 s of the tone, falling first (its
+    // onset is a crossing too).
+    let samples: Vec<i16> = (0..rate * 2 + 960)
+        .map(|n| {
+            let t = (n as f64 - 959.5) / rate as f64;
+            let v = -12_000.0 * (2.0 * std::f64::consts::PI * 650.0 * t).sin();
+            if n < 960 {
+                0
+            } else {
+                v as i16
+            }
+        })
+        .collect();
+    let mut b = Vec::new();
+    let data = (samples.len() * 2) as u32;
+    b.extend_from_slice(b"RIFF");
+    b.extend_from_slice(&(36 + data).to_le_bytes());
+    b.extend_from_slice(b"WAVEfmt ");
+    for v in [16u32, 1 | (1 << 16), rate, rate * 2, 2 | (16 << 16)] {
+        b.extend_from_slice(&v.to_le_bytes());
+    }
+    b.extend_from_slice(b"data");
+    b.extend_from_slice(&data.to_le_bytes());
+    for s in &samples {
+        b.extend_from_slice(&s.to_le_bytes());
+    }
+    std::fs::write(&wav, b).unwrap();
+    let o = std::process::Command::new("python3")
+        .arg(common::repo().join("tests/rig/capture.py"))
+        .arg("wav-tones")
+        .arg(&wav)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let runs: Vec<(i64, f64)> = v["tones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["hz"].as_i64().unwrap(), r["dur_s"].as_f64().unwrap()))
+        .collect();
+    assert_eq!(
+        runs,
+        vec![(0, 0.02), (650, 2.0)],
+        "silence, then one run of 650 Hz, the whole 2 s"
+    );
+}
