@@ -548,8 +548,13 @@ fn a_full_disk_keeps_rows_in_memory_and_writes_them_when_space_returns() {
         assert!(t.elapsed() < Duration::from_secs(15), "the alarm stays");
         std::thread::sleep(Duration::from_millis(300));
     }
-    // Let the airing on air end, then stop between programmes.
-    std::thread::sleep(Duration::from_millis(1500));
+    // One airing that starts after the disk is back completes and is written: then the rows
+    // kept in memory have had their chance too. (A fixed pause here raced the 4 s cycle.)
+    let freed = Utc::now();
+    wait_rows(&st, "an airing after the disk was freed", |r| {
+        r.iter()
+            .any(|x| x.status == Status::Completed && x.started_at.is_some_and(|s| s > freed))
+    });
     let log = stop(d);
     let aired = log.matches("completed: 1s").count();
     let r = rows(&st);

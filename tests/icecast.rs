@@ -456,3 +456,22 @@ fn an_opus_mount_carries_the_programme_and_its_title() {
     assert!(l.received_contains(b"OpusHead\x01\x01"), "a mono stream");
     assert!(status.contains("channels=1"), "{status}");
 }
+
+/// Test servers get ports of their own: distinct within a run, and outside the kernel's
+/// ephemeral range, where an outgoing connection could take one before its server binds it.
+#[test]
+fn test_servers_get_ports_of_their_own() {
+    let low: u16 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let ports: Vec<u16> = (0..50).map(|_| common::free_port()).collect();
+    let mut unique = ports.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), ports.len(), "{ports:?}");
+    assert!(ports.iter().all(|&p| p < low), "{ports:?}");
+}

@@ -55,13 +55,24 @@ impl Upstream {
             ))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(ice.dir.join("ffmpeg-up.log")).unwrap())
             .spawn()
             .expect("ffmpeg (scripts/test installs it)");
-        let up = Upstream(c);
-        wait("the upstream's mount", Duration::from_secs(10), || {
-            ice.has_source("/up.mp3")
-        });
+        let mut up = Upstream(c);
+        let t = Instant::now();
+        while !ice.has_source("/up.mp3") {
+            if t.elapsed() > Duration::from_secs(10) {
+                up.kill();
+                let err =
+                    std::fs::read_to_string(ice.dir.join("ffmpeg-up.log")).unwrap_or_default();
+                panic!(
+                    "timed out waiting for the upstream's mount on port {}\nffmpeg: {err}\nicecast2:\n{}",
+                    ice.port,
+                    ice.error_log()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         up
     }
 

@@ -252,13 +252,30 @@ impl Drop for PrivateRig {
     }
 }
 
-/// A free TCP port on loopback (bound, read, released).
+/// A TCP port on loopback for a test's own server, free when handed out and handed out once
+/// per test process. Taken from the 8 000 ports just below the kernel's ephemeral range:
+/// binding port 0 returned an ephemeral port, which an outgoing connection could take
+/// before the test's server bound it (fresh-clone CI run 53: "icecast2 does not answer"),
+/// and which a second bind(0) could return again to a test running beside it.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let low: u32 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32768);
+    let base = low.saturating_sub(8000).max(1024);
+    let span = low.saturating_sub(base).max(1);
+    // Each test process starts at its own place, so two at once do not walk the same ports.
+    let start = std::process::id().wrapping_mul(97);
+    for _ in 0..span {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = (base + start.wrapping_add(n) % span) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port in {base}..{low}");
 }
 
 /// A private icecast2 on loopback, for one test: its own config, port and folder; stopped
@@ -291,7 +308,7 @@ impl Icecast {
     <source-timeout>10</source-timeout><burst-on-connect>0</burst-on-connect><burst-size>0</burst-size></limits>
   <authentication><source-password>{pw}</source-password>
     <admin-user>admin</admin-user><admin-password>{pw}-admin</admin-password></authentication>
-  <hostname>127.0.0.1</hostname>
+  <hostname>127.0.0.1</hostname><location>{loc}</location>
   <listen-socket><port>{port}</port><bind-address>127.0.0.1</bind-address></listen-socket>
   <fileserve>1</fileserve>
   <paths><basedir>{d}</basedir><logdir>{d}</logdir><pidfile>{d}/icecast.pid</pidfile>
@@ -301,7 +318,8 @@ impl Icecast {
 </icecast>
 "#,
             pw = ice.password,
-            d = ice.dir.display()
+            d = ice.dir.display(),
+            loc = ice.token()
         );
         std::fs::write(ice.dir.join("icecast.xml"), xml).unwrap();
         ice.run();
@@ -318,15 +336,28 @@ impl Icecast {
             .status()
             .expect("icecast2 (scripts/test installs it)");
         assert!(st.success(), "icecast2 did not start");
+        // The server that answers must be this one (its location is this test's folder):
+        // a server of another test on the same port would take this test's sources.
         let t = std::time::Instant::now();
-        while self.get("/status-json.xsl").is_none() {
+        while !self
+            .get("/status-json.xsl")
+            .is_some_and(|b| b.contains(&self.token()))
+        {
             assert!(
                 t.elapsed() < std::time::Duration::from_secs(10),
-                "icecast2 does not answer on port {}",
-                self.port
+                "icecast2 of {} does not answer on port {}: {:?}\n{}",
+                self.dir.display(),
+                self.port,
+                self.get("/status-json.xsl"),
+                self.error_log()
             );
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
+    }
+
+    /// What names this server in its status: its folder's name.
+    fn token(&self) -> String {
+        self.dir.file_name().unwrap().to_string_lossy().into_owned()
     }
 
     /// A GET on the server; the body, or None if it does not answer.
