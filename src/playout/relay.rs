@@ -39,6 +39,10 @@ const LIVE_MAX_LEAD: Duration = Duration::from_millis(90);
 /// instead of staying longer for the rest of the announcement.
 const LIVE_TRIM_EVERY: Duration = Duration::from_millis(250);
 const LIVE_SLACK: Duration = Duration::from_millis(20);
+/// Where a live input is cut (its delay trimmed, input beyond the lead dropped), the
+/// audio that would have aired next fades into what airs after the cut over this long,
+/// so the cut is not heard as a click.
+const LIVE_JOIN_MS: u32 = 5;
 
 /// The streams of a relay, opened when its run is cued.
 pub struct Streams {
@@ -186,6 +190,10 @@ pub fn air(
     // what is still to be dropped of it (live input only).
     let (mut standing, mut standing_since) = (u64::MAX, std::time::Instant::now());
     let mut owed = 0u64;
+    // The first frames of a live input cut out (see `LIVE_JOIN_MS`), faded from into the
+    // next block aired.
+    let join_len = (rate * LIVE_JOIN_MS / 1000) as usize * ch;
+    let mut cut: Vec<f32> = Vec::with_capacity(join_len);
     let mut buf: Vec<f32> = Vec::with_capacity(block as usize * ch * 2);
     let mut written = 0u64;
     let ms = |f: u64| f * 1000 / rate as u64;
@@ -258,6 +266,7 @@ pub fn air(
                 let extra = streams.primary.available().min(n as usize);
                 buf.clear();
                 streams.primary.take(extra, &mut buf);
+                keep_cut(&mut cut, &buf, join_len);
                 buf.clear();
             }
             std::thread::sleep(Duration::from_millis(block_ms as u64));
@@ -283,6 +292,7 @@ pub fn air(
                     if owed > 0 {
                         let d = owed.min(s.available() as u64);
                         s.take(d as usize, &mut buf);
+                        keep_cut(&mut cut, &buf, join_len);
                         buf.clear();
                         owed -= d;
                         if (s.available() as u64) < n {
@@ -291,6 +301,9 @@ pub fn air(
                     }
                 }
                 s.take(n as usize, &mut buf);
+                if live && active == 0 {
+                    join(&cut, &mut buf, ch);
+                }
                 let peak = buf.iter().fold(0f32, |m, x| m.max(x.abs()));
                 dead = if peak * gain < floor && !(live && active == 0) {
                     dead + n
@@ -342,6 +355,8 @@ pub fn air(
         }
         *ring.frames += n;
         written += n;
+        // A cut is faded over only into the block right after it (joined above).
+        cut.clear();
         match (starved, dropouts.last_mut()) {
             (true, Some(d)) if d.at_ms + d.ms >= ms(block_start) => d.ms = ms(written) - d.at_ms,
             (true, _) => dropouts.push(Dropout {
@@ -537,4 +552,81 @@ fn fill_files(
     }
     out.extend(f.pending.drain(..n * ch));
     true
+}
+
+/// Keeps the first frames of input being cut out, unless a cut is already kept since the
+/// last aired block (that one continues what aired).
+fn keep_cut(cut: &mut Vec<f32>, dropped: &[f32], join_len: usize) {
+    if cut.is_empty() {
+        cut.extend_from_slice(&dropped[..dropped.len().min(join_len)]);
+    }
+}
+
+/// Fades `next` (interleaved, `ch` channels) in from `cut`, the audio that followed the
+/// last aired frame before a cut: its first frame continues the waveform that aired and
+/// the fade reaches `next` alone after `cut`'s length. Equal-power, as the two sides of a
+/// cut are unrelated audio.
+fn join(cut: &[f32], next: &mut [f32], ch: usize) {
+    let k = (cut.len() / ch).min(next.len() / ch);
+    for f in 0..k {
+        let w = f as f32 / k as f32 * std::f32::consts::FRAC_PI_2;
+        let (from, to) = (w.cos(), w.sin());
+        for c in 0..ch {
+            let i = f * ch + c;
+            next[i] = cut[i] * from + next[i] * to;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 440 Hz stereo sine, `frames` long from frame `from`.
+    fn sine(from: usize, frames: usize) -> Vec<f32> {
+        (from..from + frames)
+            .flat_map(|f| {
+                let x = (f as f32 * 440.0 * std::f32::consts::TAU / 48_000.0).sin();
+                [x, x]
+            })
+            .collect()
+    }
+
+    /// The largest step between two frames in a row of channel 0.
+    fn largest_step(pcm: &[f32]) -> f32 {
+        pcm.iter()
+            .step_by(2)
+            .collect::<Vec<_>>()
+            .windows(2)
+            .map(|w| (w[1] - w[0]).abs())
+            .fold(0.0, f32::max)
+    }
+
+    #[test]
+    fn a_cut_in_a_live_input_is_faded_over_not_clicked() {
+        let aired = sine(0, 1000);
+        let natural = largest_step(&aired);
+        // 40 frames cut out: the waveform jumps by most of its height.
+        let (mut cut, dropped) = (Vec::new(), sine(1000, 40));
+        keep_cut(&mut cut, &dropped, 240 * 2);
+        keep_cut(&mut cut, &sine(5000, 10), 240 * 2); // a second cut keeps the first
+        assert_eq!(cut, dropped);
+        let after = sine(1040, 240);
+        let raw: Vec<f32> = aired.iter().chain(&after).copied().collect();
+        assert!(
+            largest_step(&raw) > 10.0 * natural,
+            "the test's cut is a click"
+        );
+
+        let mut next = after.clone();
+        join(&cut, &mut next, 2);
+        let heard: Vec<f32> = aired.iter().chain(&next).copied().collect();
+        assert!(
+            largest_step(&heard) < 2.0 * natural,
+            "{} against {natural}",
+            largest_step(&heard)
+        );
+        // After the fade the input airs as it came.
+        assert_eq!(next[80..], after[80..]);
+    }
 }
