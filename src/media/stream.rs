@@ -367,14 +367,9 @@ fn capture(
                     move |data: &[$t], _: &cpal::InputCallbackInfo| {
                         // Wait-free: what does not fit is dropped (the reader is stalled).
                         let n = tx.slots().min(data.len());
-                        if let Ok(mut chunk) = tx.write_chunk_uninit(n) {
-                            let (a, b) = chunk.as_mut_slices();
+                        if let Ok(chunk) = tx.write_chunk_uninit(n) {
                             let conv: fn($t) -> f32 = $conv;
-                            for (d, x) in a.iter_mut().chain(b.iter_mut()).zip(data) {
-                                d.write(conv(*x));
-                            }
-                            // SAFETY: every slot of both slices was written just above.
-                            unsafe { chunk.commit_all() };
+                            chunk.fill_from_iter(data.iter().map(|x| conv(*x)));
                         }
                     },
                     on_error,

@@ -145,18 +145,8 @@ fn feed(
                     std::thread::sleep(Duration::from_secs_f64(secs.max(0.01)));
                     continue;
                 }
-                if let Ok(mut chunk) = tx.write_chunk_uninit(n) {
-                    let (a, b) = chunk.as_mut_slices();
-                    let (x, y) = rest[..n].split_at(a.len());
-                    for (d, s) in a.iter_mut().zip(x) {
-                        d.write(*s);
-                    }
-                    for (d, s) in b.iter_mut().zip(y) {
-                        d.write(*s);
-                    }
-                    // SAFETY: every slot of both slices was written just above.
-                    unsafe { chunk.commit_all() };
-                }
+                // Fits: n is at most the free slots.
+                let _ = tx.push_entire_slice(&rest[..n]);
                 frames += (n / per_frame) as u64;
                 rest = &rest[n..];
             }

@@ -61,18 +61,8 @@ impl Tap {
             self.dropped.fetch_add(frames as u64, Ordering::Relaxed);
             return;
         }
-        if let Ok(mut chunk) = self.samples.write_chunk_uninit(buf.len()) {
-            let (a, b) = chunk.as_mut_slices();
-            let (x, y) = buf.split_at(a.len());
-            for (d, s) in a.iter_mut().zip(x) {
-                d.write(*s);
-            }
-            for (d, s) in b.iter_mut().zip(y) {
-                d.write(*s);
-            }
-            // SAFETY: every slot of both slices was written just above.
-            unsafe { chunk.commit_all() };
-        }
+        // Fits: checked above.
+        let _ = self.samples.push_entire_slice(buf);
         let _ = self.blocks.push(Block {
             frames: frames as u32,
             t_first_ns,
