@@ -254,10 +254,12 @@ impl Access {
     }
 
     pub fn users(&self) -> Result<Vec<User>, Error> {
-        let mut st = self
-            .conn()
-            .prepare("SELECT name, role, created_at FROM users ORDER BY name")
-            .map_err(|e| self.db(e))?;
+        self.listed("SELECT name, role, created_at FROM users ORDER BY name")
+    }
+
+    /// The accounts or tokens `sql` selects (name, role, created_at), as users.
+    fn listed(&self, sql: &'static str) -> Result<Vec<User>, Error> {
+        let mut st = self.conn().prepare(sql).map_err(|e| self.db(e))?;
         let rows = st
             .query_map([], |r| {
                 Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?))
@@ -354,25 +356,7 @@ impl Access {
     }
 
     pub fn tokens(&self) -> Result<Vec<User>, Error> {
-        let mut st = self
-            .conn()
-            .prepare("SELECT name, role, created_at FROM tokens ORDER BY name")
-            .map_err(|e| self.db(e))?;
-        let rows = st
-            .query_map([], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?))
-            })
-            .map_err(|e| self.db(e))?;
-        let mut out = vec![];
-        for r in rows {
-            let (name, role, created) = r.map_err(|e| self.db(e))?;
-            out.push(User {
-                name,
-                role: Role::parse(&role).unwrap_or(Role::Viewer),
-                created_at: at(created),
-            });
-        }
-        Ok(out)
+        self.listed("SELECT name, role, created_at FROM tokens ORDER BY name")
     }
 
     /// The token's name and role, if `secret` is a token's secret.
@@ -493,6 +477,18 @@ mod tests {
             .add_user("Lan Anh", Role::Admin, "mat-khau-2", now)
             .is_err());
         assert!(a.add_user("hoa", Role::Admin, "ngan", now).is_err());
+        a.add_user("an", Role::Viewer, "mat-khau-3", now).unwrap();
+        let listed: Vec<(String, Role)> = a
+            .users()
+            .unwrap()
+            .into_iter()
+            .map(|u| (u.name, u.role))
+            .collect();
+        assert_eq!(
+            listed,
+            [("an".into(), Role::Viewer), ("lan".into(), Role::Operator)]
+        );
+        a.remove_user("an").unwrap();
         assert_eq!(
             a.login("lan", "mat-khau-1").unwrap().unwrap().role,
             Role::Operator
@@ -525,6 +521,21 @@ mod tests {
         assert_eq!(a.token(&s).unwrap().unwrap().name, "tinh");
         assert!(a.token("doan-bua").unwrap().is_none());
         assert!(a.add_token("tinh", Role::Operator, Utc::now()).is_err());
+        a.add_token("cong-tinh", Role::Viewer, Utc::now()).unwrap();
+        let listed: Vec<(String, Role)> = a
+            .tokens()
+            .unwrap()
+            .into_iter()
+            .map(|u| (u.name, u.role))
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                ("cong-tinh".into(), Role::Viewer),
+                ("tinh".into(), Role::Operator)
+            ]
+        );
+        assert!(a.users().unwrap().is_empty(), "tokens are not accounts");
         a.remove_token("tinh").unwrap();
         assert!(a.token(&s).unwrap().is_none());
     }
