@@ -90,7 +90,7 @@ impl<P: Player> Driver<P> {
         let silent = self
             .player
             .silent_for(self.station.config().alarms.silence_db)?;
-        self.station.status(now).on_air?;
+        self.station.on_air_view(now)?;
         Some(
             after
                 .saturating_sub(silent)
@@ -116,7 +116,7 @@ impl<P: Player> Driver<P> {
                 }
             });
         }
-        let on_air = self.station.status(now).on_air;
+        let on_air = self.station.on_air_view(now);
         let silent = self.player.silent_for(alarms.silence_db);
         // Only silence since the item went on air counts (the idle output before it
         // was silent too).

@@ -43,7 +43,30 @@ pub struct NextView {
 impl Station {
     pub fn status(&self, now: DateTime<Utc>) -> StatusView {
         let tz = self.config.station.timezone;
-        let on_air = (self.runs.map.values())
+        let next = self.next_programme().map(|o| {
+            let p = &self.config.programmes[o.programme];
+            NextView {
+                programme: p.name.clone(),
+                at: local::rfc3339(o.at, tz),
+                priority: p.priority,
+            }
+        });
+        StatusView {
+            on_air: self.on_air_view(now),
+            next,
+            emergency_active: self.runs.map.values().any(|r| r.emergency())
+                || self.emergencies.pending(),
+            waiting: (self.runs.waiting.iter())
+                .filter_map(|w| w.programme().map(str::to_string))
+                .collect(),
+            last_error: self.last_error.clone(),
+        }
+    }
+
+    /// What is on air now, alone: the output's dead-air watch asks it on every turn of the
+    /// loop and needs nothing else of the status.
+    pub fn on_air_view(&self, now: DateTime<Utc>) -> Option<OnAirView> {
+        (self.runs.map.values())
             .find(|r| r.current.is_some())
             .map(|r| {
                 let i = r.current.expect("filtered");
@@ -63,24 +86,6 @@ impl Station {
                     priority: r.meta.priority,
                     trigger: r.meta.trigger,
                 }
-            });
-        let next = self.next_programme().map(|o| {
-            let p = &self.config.programmes[o.programme];
-            NextView {
-                programme: p.name.clone(),
-                at: local::rfc3339(o.at, tz),
-                priority: p.priority,
-            }
-        });
-        StatusView {
-            on_air,
-            next,
-            emergency_active: self.runs.map.values().any(|r| r.emergency())
-                || self.emergencies.pending(),
-            waiting: (self.runs.waiting.iter())
-                .filter_map(|w| w.programme().map(str::to_string))
-                .collect(),
-            last_error: self.last_error.clone(),
-        }
+            })
     }
 }
