@@ -478,14 +478,8 @@ mod tests {
             .is_err());
         assert!(a.add_user("hoa", Role::Admin, "ngan", now).is_err());
         a.add_user("an", Role::Viewer, "mat-khau-3", now).unwrap();
-        let listed: Vec<(String, Role)> = a
-            .users()
-            .unwrap()
-            .into_iter()
-            .map(|u| (u.name, u.role))
-            .collect();
         assert_eq!(
-            listed,
+            names_and_roles(a.users().unwrap()),
             [("an".into(), Role::Viewer), ("lan".into(), Role::Operator)]
         );
         a.remove_user("an").unwrap();
@@ -512,6 +506,10 @@ mod tests {
         assert!(a.users().unwrap().is_empty());
     }
 
+    fn names_and_roles(listed: Vec<User>) -> Vec<(String, Role)> {
+        listed.into_iter().map(|u| (u.name, u.role)).collect()
+    }
+
     #[test]
     fn tokens_are_kept_hashed_and_found_by_secret() {
         let d = tempfile::tempdir().unwrap();
@@ -522,14 +520,8 @@ mod tests {
         assert!(a.token("doan-bua").unwrap().is_none());
         assert!(a.add_token("tinh", Role::Operator, Utc::now()).is_err());
         a.add_token("cong-tinh", Role::Viewer, Utc::now()).unwrap();
-        let listed: Vec<(String, Role)> = a
-            .tokens()
-            .unwrap()
-            .into_iter()
-            .map(|u| (u.name, u.role))
-            .collect();
         assert_eq!(
-            listed,
+            names_and_roles(a.tokens().unwrap()),
             [
                 ("cong-tinh".into(), Role::Viewer),
                 ("tinh".into(), Role::Operator)
