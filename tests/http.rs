@@ -1217,3 +1217,90 @@ fn the_console_pages_and_their_endpoints() {
         log().contains(restart)
     });
 }
+
+/// The daemon's peak resident memory, kB.
+fn peak_rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+        .expect("VmHWM")
+}
+
+/// A long airtime log goes out as it is read: the export of 60 000 rows as JSON and as
+/// CSV leaves the daemon's memory where it was (it was made whole first, then parsed into
+/// an array for JSON: tens of MB for these rows, ~100 MB for a million).
+#[test]
+fn a_long_log_is_exported_without_holding_it_in_memory() {
+    use loaxa::airtime::{NewAiring, Status as Done, Store, Trigger};
+    let st = station();
+    let rows = 60_000i64;
+    let db = st.path().join("state").join(loaxa::airtime::FILE_NAME);
+    std::fs::create_dir_all(db.parent().unwrap()).unwrap();
+    let mut store = Store::open(&db).unwrap();
+    let first = chrono::DateTime::parse_from_rfc3339("2026-11-02T00:00:00Z")
+        .unwrap()
+        .to_utc();
+    store
+        .batch(|s| {
+            for i in 0..rows {
+                let at = first + chrono::Duration::seconds(i * 10);
+                let a = NewAiring {
+                    programme: Some("Buổi sáng".into()),
+                    category: Some("tin".into()),
+                    trigger: Some(Trigger::Schedule),
+                    item_path: Some(format!("tin/Bản tin số {}.mp3", i % 500)),
+                    title: Some(format!("Bản tin số {} về cải cách hành chính", i % 500)),
+                    content_hash: Some(format!("{:064x}", i % 500)),
+                    scheduled_at: Some(at),
+                    planned: Some(Duration::from_secs(8)),
+                    ..Default::default()
+                };
+                let id = s.start(&a, at)?;
+                s.finish(
+                    id,
+                    Done::Completed,
+                    at + chrono::Duration::seconds(8),
+                    Duration::from_secs(8),
+                    None,
+                )?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    drop(store);
+    let d = start(&st);
+    add_user(&st, "xem", "viewer", "mat-khau-dai");
+    let s = login(d.port, "xem", "mat-khau-dai")
+        .map_err(|e| e.status)
+        .unwrap();
+    // One small export first, so what any export needs once (the pool's thread, the
+    // database's cache) is in the peak before it is measured.
+    let r = s.get("/api/v1/airings?format=json&from=2026-11-02&to=2026-11-02");
+    assert_eq!(r.status, 200);
+    let before = peak_rss_kb(d.child.id());
+    let r = s.get("/api/v1/airings?format=json&from=2026-11-01&to=2026-11-30");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type").unwrap(), "application/json");
+    let a = r.json();
+    assert_eq!(a.as_array().unwrap().len(), rows as usize);
+    assert_eq!(a[0]["title"], "Bản tin số 0 về cải cách hành chính");
+    let r = s.get("/api/v1/airings?format=csv&from=2026-11-01&to=2026-11-30");
+    assert_eq!(r.status, 200);
+    let csv = String::from_utf8(r.body).unwrap();
+    assert_eq!(
+        csv.lines().count(),
+        rows as usize + 1,
+        "a header and a line a row"
+    );
+    let grew = peak_rss_kb(d.child.id()).saturating_sub(before);
+    eprintln!("exporting {rows} rows as JSON and CSV: the daemon's peak memory +{grew} kB");
+    assert!(
+        grew < 12_000,
+        "exporting {rows} rows raised the daemon's peak memory by {grew} kB"
+    );
+    // A bad request is still refused whole, before anything is sent.
+    let r = s.get("/api/v1/airings?format=json&from=2026-13-01");
+    assert_eq!((r.status, r.code().as_str()), (422, "invalid"));
+}

@@ -280,19 +280,11 @@ async fn cli(
         let (mut out, mut err) = (Vec::new(), Vec::new());
         match f(&mut out, &mut err) {
             0 => Ok(out),
-            _ => {
-                let m = String::from_utf8_lossy(&err);
-                let m = m
-                    .lines()
-                    .next()
-                    .unwrap_or("failed")
-                    .trim_start_matches("error: ");
-                Err(ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid",
-                    m.to_string(),
-                ))
-            }
+            _ => Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                super::body::first_error(&err),
+            )),
         }
     })
     .await
@@ -365,57 +357,85 @@ async fn airings(
         }
     };
     let w = web.clone();
-    // XLSX is built in a file (its writer needs one): a private temporary, read back.
+    // XLSX is built in a file (its writer needs one): a private temporary, sent from its
+    // open handle once removed. CSV and JSON are sent as they are written.
     let file = (format == Format::Xlsx)
         .then(|| std::env::temp_dir().join(format!("loaxa-{}.xlsx", crate::access::secret())));
-    let out = cli(move |o, e| match w.config() {
-        Err(x) => {
-            let _ = std::io::Write::write_all(e, x.message.as_bytes());
-            1
-        }
-        Ok(c) => {
-            let code = crate::commands::airtime::export_cmd(
-                &c,
-                crate::commands::airtime::ExportArgs {
-                    from: q.from,
-                    to: q.to,
-                    category: q.category,
-                    format,
-                    output: file.clone(),
-                    lang: crate::airtime::export::Lang::Vi,
-                    db: None,
-                },
-                Utc::now(),
-                o,
-                e,
-            );
-            if let Some(f) = &file {
-                match std::fs::read(f) {
-                    Ok(b) => *o = b,
-                    Err(_) if code != 0 => {}
+    let body = super::body::streamed(move |o, e| {
+        let c = match w.config() {
+            Err(x) => {
+                let _ = std::io::Write::write_all(e, x.message.as_bytes());
+                return 1;
+            }
+            Ok(c) => c,
+        };
+        let args = crate::commands::airtime::ExportArgs {
+            from: q.from,
+            to: q.to,
+            category: q.category,
+            format,
+            output: file.clone(),
+            lang: crate::airtime::export::Lang::Vi,
+            db: None,
+        };
+        let export = |o: &mut dyn std::io::Write, e: &mut Vec<u8>| {
+            crate::commands::airtime::export_cmd(&c, args, Utc::now(), o, e)
+        };
+        match (&file, format) {
+            (Some(f), _) => {
+                let code = export(&mut std::io::sink(), e);
+                let opened = std::fs::File::open(f);
+                let _ = std::fs::remove_file(f);
+                match opened {
+                    _ if code != 0 => code,
+                    Ok(mut x) => match std::io::copy(&mut x, o) {
+                        Err(x) if x.kind() != std::io::ErrorKind::BrokenPipe => {
+                            let _ = std::io::Write::write_all(e, x.to_string().as_bytes());
+                            1
+                        }
+                        _ => 0,
+                    },
                     Err(x) => {
                         let _ = std::io::Write::write_all(e, x.to_string().as_bytes());
-                        return 1;
+                        1
                     }
                 }
-                let _ = std::fs::remove_file(f);
             }
-            code
+            (None, Format::Json) => {
+                let Ok(mut a) = super::body::LinesToArray::new(o) else {
+                    return 0; // the client left
+                };
+                match export(&mut a, e) {
+                    0 => {
+                        let _ = a.finish();
+                        0
+                    }
+                    code => code,
+                }
+            }
+            (None, _) => export(o, e),
         }
     })
     .await?;
     Ok(match format {
-        Format::Json => lines_to_array(&out),
-        Format::Csv => download(out, "text/csv; charset=utf-8", "lan-phat.csv"),
+        Format::Json => {
+            let mut h = HeaderMap::new();
+            h.insert(
+                header::CONTENT_TYPE,
+                "application/json".parse().expect("a header"),
+            );
+            (h, body).into_response()
+        }
+        Format::Csv => download(body, "text/csv; charset=utf-8", "lan-phat.csv"),
         Format::Xlsx => download(
-            out,
+            body,
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             "lan-phat.xlsx",
         ),
     })
 }
 
-fn download(body: Vec<u8>, kind: &str, name: &str) -> Response {
+fn download(body: impl IntoResponse, kind: &str, name: &str) -> Response {
     let mut h = HeaderMap::new();
     if let Ok(v) = kind.parse() {
         h.insert(header::CONTENT_TYPE, v);
