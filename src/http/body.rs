@@ -10,8 +10,11 @@ use tokio::sync::mpsc;
 
 use super::ApiError;
 
-/// What is handed to the client at a time, and how many may wait for it.
-const CHUNK: usize = 64 * 1024;
+/// What is handed to the client at a time, and how many may wait for it. Each chunk costs
+/// one turn of the runtime, which 50 busy console clients make ~13 ms long: 64 KB chunks
+/// took a 101 MB export from 19–26 s (made whole) to 48 s; 256 KB keeps it near the old
+/// time for ~1.3 MB in flight.
+const CHUNK: usize = 256 * 1024;
 const WAITING: usize = 4;
 
 enum Piece {
