@@ -217,6 +217,13 @@ struct Session {
     csrf: String,
 }
 
+/// A new account of `role`, logged in.
+fn signed_in(st: &Site, port: u16, name: &str, role: &str) -> Session {
+    add_user(st, name, role, "mat-khau-dai");
+    login(port, name, "mat-khau-dai")
+        .unwrap_or_else(|e| panic!("{name} ({role}) could not log in: HTTP {}", e.status))
+}
+
 fn login(port: u16, user: &str, password: &str) -> Result<Session, Resp> {
     let body = json!({"user": user, "password": password}).to_string();
     let r = request(
@@ -381,10 +388,7 @@ fn every_endpoint_answers_by_role() {
 fn a_session_needs_its_csrf_token_and_a_token_needs_none() {
     let st = station();
     let d = start(&st);
-    add_user(&st, "lan", "operator", "mat-khau-dai");
-    let s = login(d.port, "lan", "mat-khau-dai")
-        .map_err(|e| e.status)
-        .unwrap();
+    let s = signed_in(&st, d.port, "lan", "operator");
     // Without the header, or with another session's, a state-changing request is refused.
     let r = request(
         d.port,
@@ -451,10 +455,7 @@ fn a_session_needs_its_csrf_token_and_a_token_needs_none() {
     assert_eq!(s.send("DELETE", "/api/v1/session", "").status, 204);
     assert_eq!(s.get("/api/v1/status").status, 401);
     // A removed account's session ends at its next request.
-    add_user(&st, "hoa", "operator", "mat-khau-dai");
-    let h = login(d.port, "hoa", "mat-khau-dai")
-        .map_err(|e| e.status)
-        .unwrap();
+    let h = signed_in(&st, d.port, "hoa", "operator");
     assert_eq!(h.get("/api/v1/status").status, 200);
     assert!(st.run(&["user", "remove", "hoa"]).status.success());
     assert_eq!(h.get("/api/v1/status").status, 401);
@@ -506,10 +507,7 @@ fn failed_logins_are_limited_per_user_and_per_address() {
 fn play_from_the_api_airs_and_the_events_stream_says_so() {
     let st = station();
     let d = start(&st);
-    add_user(&st, "lan", "operator", "mat-khau-dai");
-    let s = login(d.port, "lan", "mat-khau-dai")
-        .map_err(|e| e.status)
-        .unwrap();
+    let s = signed_in(&st, d.port, "lan", "operator");
     wait_for("the item ready", Duration::from_secs(10), || {
         s.get("/api/v1/library?category=tin").json()["items"][0]["state"] == "ready"
     });
@@ -598,10 +596,7 @@ fn play_from_the_api_airs_and_the_events_stream_says_so() {
 fn the_schedule_editor_refuses_errors_at_their_place_and_keeps_versions() {
     let st = station();
     let d = start(&st);
-    add_user(&st, "quan", "admin", "mat-khau-dai");
-    let s = login(d.port, "quan", "mat-khau-dai")
-        .map_err(|e| e.status)
-        .unwrap();
+    let s = signed_in(&st, d.port, "quan", "admin");
     let before = std::fs::read_to_string(st.config()).unwrap();
     assert_eq!(
         String::from_utf8_lossy(&s.get("/api/v1/schedule").body),
@@ -657,10 +652,7 @@ fn the_schedule_editor_refuses_errors_at_their_place_and_keeps_versions() {
 fn downloads_come_as_the_cli_makes_them() {
     let st = station();
     let d = start(&st);
-    add_user(&st, "quan", "admin", "mat-khau-dai");
-    let s = login(d.port, "quan", "mat-khau-dai")
-        .map_err(|e| e.status)
-        .unwrap();
+    let s = signed_in(&st, d.port, "quan", "admin");
     let r = s.get("/api/v1/airings?format=xlsx");
     assert_eq!(r.status, 200);
     assert!(r.header("content-disposition").unwrap().contains(".xlsx"));
@@ -857,14 +849,8 @@ fn uploads_become_items_and_hostile_ones_leave_nothing() {
 fn an_approver_approves_what_an_operator_uploads() {
     let st = station();
     let d = start(&st);
-    add_user(&st, "lan", "operator", "mat-khau-dai");
-    add_user(&st, "chu-tich", "approver", "mat-khau-dai");
-    let op = login(d.port, "lan", "mat-khau-dai")
-        .map_err(|e| e.status)
-        .unwrap();
-    let ap = login(d.port, "chu-tich", "mat-khau-dai")
-        .map_err(|e| e.status)
-        .unwrap();
+    let op = signed_in(&st, d.port, "lan", "operator");
+    let ap = signed_in(&st, d.port, "chu-tich", "approver");
     let wav = st.path().join("b.wav");
     tone(&wav, 550.0, 2.0, 0.3, 0.0);
     let audio = std::fs::read(&wav).unwrap();
@@ -1058,14 +1044,8 @@ fn upstream_bulletins_take_effect_by_their_priority() {
 fn the_console_pages_and_their_endpoints() {
     let st = station();
     let d = start(&st);
-    add_user(&st, "lan", "operator", "mat-khau-dai");
-    add_user(&st, "chu-tich", "admin", "mat-khau-dai");
-    let op = login(d.port, "lan", "mat-khau-dai")
-        .map_err(|e| e.status)
-        .unwrap();
-    let admin = login(d.port, "chu-tich", "mat-khau-dai")
-        .map_err(|e| e.status)
-        .unwrap();
+    let op = signed_in(&st, d.port, "lan", "operator");
+    let admin = signed_in(&st, d.port, "chu-tich", "admin");
 
     // The pages need no login (they hold no data) and come from the binary.
     for (path, kind) in [
@@ -1271,10 +1251,7 @@ fn a_long_log_is_exported_without_holding_it_in_memory() {
         .unwrap();
     drop(store);
     let d = start(&st);
-    add_user(&st, "xem", "viewer", "mat-khau-dai");
-    let s = login(d.port, "xem", "mat-khau-dai")
-        .map_err(|e| e.status)
-        .unwrap();
+    let s = signed_in(&st, d.port, "xem", "viewer");
     // One small export first, so what any export needs once (the pool's thread, the
     // database's cache) is in the peak before it is measured.
     let r = s.get("/api/v1/airings?format=json&from=2026-11-02&to=2026-11-02");
