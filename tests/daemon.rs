@@ -615,15 +615,6 @@ fn a_file_overwritten_while_it_airs_is_logged_as_changed() {
     );
 }
 
-fn rss_kb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
-}
-
 /// Clients that hold the socket (1 100 idle connections, a 50 MB line without an end) cost
 /// no airing and no memory: the programme airs on its second, `status` answers (or says
 /// `busy` at once), and the daemon's memory stays small.
@@ -664,7 +655,7 @@ fn idle_floods_and_endless_lines_on_the_socket_cost_no_airing() {
             break; // the daemon dropped it: good
         }
     }
-    let rss = rss_kb(d.id());
+    let rss = common::memory_kb(d.id(), "VmRSS");
     // The status answers within a few seconds: the status itself, or `busy` at once.
     let t = Instant::now();
     let out = Command::new(common::bin())

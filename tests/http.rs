@@ -1198,16 +1198,6 @@ fn the_console_pages_and_their_endpoints() {
     });
 }
 
-/// The daemon's peak resident memory, kB.
-fn peak_rss_kb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
-        .expect("VmHWM")
-}
-
 /// A long airtime log goes out as it is read: the export of 60 000 rows as JSON and as
 /// CSV leaves the daemon's memory where it was (it was made whole first, then parsed into
 /// an array for JSON: tens of MB for these rows, ~100 MB for a million).
@@ -1256,7 +1246,7 @@ fn a_long_log_is_exported_without_holding_it_in_memory() {
     // database's cache) is in the peak before it is measured.
     let r = s.get("/api/v1/airings?format=json&from=2026-11-02&to=2026-11-02");
     assert_eq!(r.status, 200);
-    let before = peak_rss_kb(d.child.id());
+    let before = common::memory_kb(d.child.id(), "VmHWM");
     let r = s.get("/api/v1/airings?format=json&from=2026-11-01&to=2026-11-30");
     assert_eq!(r.status, 200);
     assert_eq!(r.header("content-type").unwrap(), "application/json");
@@ -1271,7 +1261,7 @@ fn a_long_log_is_exported_without_holding_it_in_memory() {
         rows as usize + 1,
         "a header and a line a row"
     );
-    let grew = peak_rss_kb(d.child.id()).saturating_sub(before);
+    let grew = common::memory_kb(d.child.id(), "VmHWM").saturating_sub(before);
     eprintln!("exporting {rows} rows as JSON and CSV: the daemon's peak memory +{grew} kB");
     assert!(
         grew < 12_000,

@@ -296,13 +296,19 @@ struct PlanQuery {
     days: Option<u32>,
 }
 
-/// JSON lines as one JSON array.
+/// JSON lines as one JSON array, through the writer the streamed exports use.
 fn lines_to_array(out: &[u8]) -> Response {
-    let items: Vec<serde_json::Value> = String::from_utf8_lossy(out)
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
-    Json(items).into_response()
+    use std::io::Write;
+    let mut array = Vec::with_capacity(out.len() + 2);
+    let mut w = super::body::LinesToArray::new(&mut array).expect("a Vec takes writes");
+    w.write_all(out).expect("a Vec takes writes");
+    w.finish().expect("a Vec takes writes");
+    json(array)
+}
+
+/// A JSON body already serialized (an array made from the CLI's JSON lines).
+fn json(body: impl IntoResponse) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 async fn plan(
@@ -418,14 +424,7 @@ async fn airings(
     })
     .await?;
     Ok(match format {
-        Format::Json => {
-            let mut h = HeaderMap::new();
-            h.insert(
-                header::CONTENT_TYPE,
-                "application/json".parse().expect("a header"),
-            );
-            (h, body).into_response()
-        }
+        Format::Json => json(body),
         Format::Csv => download(body, "text/csv; charset=utf-8", "lan-phat.csv"),
         Format::Xlsx => download(
             body,

@@ -257,6 +257,17 @@ impl Drop for PrivateRig {
 /// binding port 0 returned an ephemeral port, which an outgoing connection could take
 /// before the test's server bound it (fresh-clone CI run 53: "icecast2 does not answer"),
 /// and which a second bind(0) could return again to a test running beside it.
+/// A memory figure of a live process from /proc, kB: `VmRSS` (now) or `VmHWM` (its peak).
+pub fn memory_kb(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_else(|e| panic!("process {pid} is gone: {e}"));
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
+}
+
 pub fn free_port() -> u16 {
     use std::sync::atomic::{AtomicU32, Ordering};
     static NEXT: AtomicU32 = AtomicU32::new(0);
